@@ -49,9 +49,9 @@ impl Caller {
 fn forbidden_for(role: Role, roles: &[Role]) -> GatewayError {
     let allowed: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
     GatewayError::forbidden(format!(
-        "a {} token may not do this; it needs a token with role {}",
-        role.as_str(),
-        allowed.join(" or ")
+        "this needs a token with role {}; the token's role is {}",
+        allowed.join(" or "),
+        role.as_str()
     ))
 }
 
@@ -160,7 +160,7 @@ pub async fn create_token(db: &impl ConnectionTrait, role: Role, name: &str) -> 
         ));
     }
     let token = generate_token();
-    let now = Utc::now();
+    let now = crate::db::now();
     let row = api_token::ActiveModel {
         name: Set(name.to_owned()),
         role: Set(role),
@@ -191,7 +191,7 @@ pub async fn revoke_token(db: &impl ConnectionTrait, id: i64) -> Result<TokenInf
         return Ok(token_info(row));
     }
     let mut active: api_token::ActiveModel = row.into();
-    active.revoked_at = Set(Some(Utc::now()));
+    active.revoked_at = Set(Some(crate::db::now()));
     let row = active.update(db).await?;
     Ok(token_info(row))
 }

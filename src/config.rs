@@ -189,7 +189,25 @@ pub enum LogFormat {
     Json,
 }
 
+/// Parses settings the way `serve` does, from arguments and the environment.
+#[derive(clap::Parser, Debug)]
+struct SettingsOnly {
+    #[command(flatten)]
+    settings: Settings,
+}
+
 impl Settings {
+    /// Parses settings from command-line arguments (the first is the program name), falling
+    /// back to the environment and the defaults like `partner-gateway serve`.
+    pub fn try_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::Parser;
+        SettingsOnly::try_parse_from(args).map(|parsed| parsed.settings)
+    }
+
     /// Checks every value that clap's types do not, naming the first invalid setting.
     pub fn validate(&self) -> anyhow::Result<()> {
         let url = &self.database.database_url;

@@ -6,3 +6,8 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod state;
+pub mod http;
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod telemetry;

@@ -145,7 +145,7 @@ pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), new: NewBook
         }
         None => None,
     };
-    let now = Utc::now();
+    let now = crate::db::now();
     let booking = mentor_booking::ActiveModel {
         mentor_id: Set(new.mentor_id),
         member_id: Set(new.member_id),
@@ -198,7 +198,7 @@ pub async fn set_status(db: &impl ConnectionTrait, id: i64, status: BookingStatu
     // overwriting it.
     let result = mentor_booking::Entity::update_many()
         .col_expr(mentor_booking::Column::Status, Expr::value(status.to_value()))
-        .col_expr(mentor_booking::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(mentor_booking::Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(mentor_booking::Column::Id.eq(id))
         .filter(mentor_booking::Column::Status.eq(booking.status))
         .exec(db)

@@ -141,7 +141,7 @@ pub async fn latest_of_origin(db: &impl ConnectionTrait, origin: LeadOrigin, ori
 
 /// Stores a lead as PENDING, due at once.
 pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<ckb_lead::Model> {
-    let now = Utc::now();
+    let now = crate::db::now();
     let identifier = lead.identifier();
     let portrait = lead
         .portrait

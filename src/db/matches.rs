@@ -131,7 +131,7 @@ pub async fn record(
     request_id: Option<String>,
 ) -> Result<RecordedMatch> {
     let txn = db.begin().await?;
-    let now = Utc::now();
+    let now = crate::db::now();
 
     // Touching the requester's row first takes SQLite's write lock at once and locks the row
     // on PostgreSQL, so two concurrent matches for one requester cannot both pass the daily
@@ -240,6 +240,6 @@ pub async fn set_status(db: &impl ConnectionTrait, id: i64, status: MatchStatus)
     }
     let mut active: match_record::ActiveModel = record.into();
     active.status = Set(status);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::db::now());
     Ok(active.update(db).await?)
 }

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use sea_orm::{
     sea_query::Query, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
     QueryFilter, QuerySelect, Set, TransactionTrait,
@@ -107,7 +106,7 @@ pub async fn tags_by_member(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Ha
 
 pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), fields: MemberFields) -> Result<member::Model> {
     let txn = db.begin().await?;
-    let now = Utc::now();
+    let now = crate::db::now();
     let model = member::ActiveModel {
         nickname: Set(fields.nickname),
         phone: Set(fields.phone),
@@ -138,7 +137,7 @@ pub async fn update(db: &(impl ConnectionTrait + TransactionTrait), id: i64, fie
     active.city = Set(fields.city);
     active.industry = Set(fields.industry);
     active.is_vip = Set(fields.is_vip);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::db::now());
     let model = active.update(&txn).await?;
     replace_tags(&txn, id, &fields.tags).await?;
     txn.commit().await?;

@@ -115,3 +115,10 @@ pub mod pools;
 pub mod recruits;
 pub mod resources;
 pub mod stats;
+
+/// The current time, truncated to microseconds: PostgreSQL keeps microseconds, and truncating
+/// on SQLite too makes stored timestamps, cursors and comparisons behave the same on both.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

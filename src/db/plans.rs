@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
@@ -77,7 +76,7 @@ pub async fn default_plan(db: &impl ConnectionTrait) -> Result<Option<ckb_plan::
 
 pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), fields: PlanFields) -> Result<ckb_plan::Model> {
     let txn = db.begin().await?;
-    let now = Utc::now();
+    let now = crate::db::now();
     let is_default = fields.is_default.unwrap_or(false);
     let plan = ckb_plan::ActiveModel {
         name: Set(fields.name.unwrap_or_default()),
@@ -106,7 +105,7 @@ pub async fn update(db: &(impl ConnectionTrait + TransactionTrait), id: i64, fie
     let txn = db.begin().await?;
     // Write first so that SQLite takes its write lock before the read below.
     ckb_plan::Entity::update_many()
-        .col_expr(ckb_plan::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(ckb_plan::Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(ckb_plan::Column::Id.eq(id))
         .exec(&txn)
         .await?;

@@ -96,7 +96,7 @@ pub async fn selected(db: &impl ConnectionTrait, kind: MatchKind) -> Result<Opti
 /// with a pool has exactly one selected.
 pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), kind: MatchKind, rules: PoolRules) -> Result<partner_pool::Model> {
     let txn = db.begin().await?;
-    let now = Utc::now();
+    let now = crate::db::now();
     let pool = partner_pool::ActiveModel {
         name: Set(rules.name),
         description: Set(rules.description),
@@ -140,7 +140,7 @@ pub async fn update(db: &(impl ConnectionTrait + TransactionTrait), id: i64, rul
     active.exclude_matched_within_days = Set(rules.exclude_matched_within_days);
     active.daily_match_limit = Set(rules.daily_match_limit);
     active.ckb_plan_id = Set(rules.ckb_plan_id);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::db::now());
     Ok(active.update(db).await?)
 }
 
@@ -156,7 +156,7 @@ pub async fn set_enabled(db: &impl ConnectionTrait, id: i64, enabled: bool) -> R
     }
     let mut active: partner_pool::ActiveModel = pool.into();
     active.enabled = Set(enabled);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::db::now());
     Ok(active.update(db).await?)
 }
 
@@ -186,7 +186,7 @@ pub async fn select(db: &(impl ConnectionTrait + TransactionTrait), id: i64) -> 
     }
     partner_pool::Entity::update_many()
         .col_expr(partner_pool::Column::Selected, Expr::value(true))
-        .col_expr(partner_pool::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(partner_pool::Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(partner_pool::Column::Id.eq(id))
         .exec(&txn)
         .await?;
@@ -206,7 +206,7 @@ pub async fn add_members(db: &(impl ConnectionTrait + TransactionTrait), pool_id
         .into_tuple()
         .all(&txn)
         .await?;
-    let now = Utc::now();
+    let now = crate::db::now();
     let mut new_ids: Vec<i64> = member_ids.iter().copied().filter(|id| !existing.contains(id)).collect();
     new_ids.sort_unstable();
     new_ids.dedup();

@@ -126,7 +126,7 @@ pub async fn applications_by_recruit(db: &impl ConnectionTrait, ids: &[i64]) -> 
 pub async fn create(db: &impl ConnectionTrait, new: NewRecruit) -> Result<team_recruit::Model> {
     members::find(db, new.owner_id).await?;
     let headcount: i32 = new.roles.iter().map(|r| r.count).sum();
-    let now = Utc::now();
+    let now = crate::db::now();
     Ok(team_recruit::ActiveModel {
         project_name: Set(new.project_name),
         stage: Set(new.stage),
@@ -193,7 +193,7 @@ pub async fn apply(db: &(impl ConnectionTrait + TransactionTrait), new: NewAppli
         }
         None => None,
     };
-    let now = Utc::now();
+    let now = crate::db::now();
     let inserted = team_application::ActiveModel {
         recruit_id: Set(new.recruit_id),
         member_id: Set(new.member_id),
@@ -249,7 +249,7 @@ pub async fn set_application_status(db: &(impl ConnectionTrait + TransactionTrai
             status.to_value()
         )));
     }
-    let now = Utc::now();
+    let now = crate::db::now();
     match status {
         Accepted => {
             // Only a RECRUITING recruitment with a free place takes the update; the condition
@@ -311,7 +311,7 @@ pub async fn close(db: &impl ConnectionTrait, id: i64) -> Result<team_recruit::M
     }
     let mut active: team_recruit::ActiveModel = recruit.into();
     active.status = Set(RecruitStatus::Closed);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::db::now());
     Ok(active.update(db).await?)
 }
 

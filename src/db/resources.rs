@@ -90,7 +90,7 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<resource_match::
 
 pub async fn create(db: &impl ConnectionTrait, new: NewResource) -> Result<resource_match::Model> {
     members::find(db, new.owner_id).await?;
-    let now = Utc::now();
+    let now = crate::db::now();
     Ok(resource_match::ActiveModel {
         direction: Set(new.direction),
         title: Set(new.title),
@@ -116,7 +116,7 @@ pub struct MatchedResource {
 /// since the counterpart is the member who answered the offer or need.
 pub async fn match_counterpart(db: &(impl ConnectionTrait + TransactionTrait), id: i64, counterpart_id: i64, request_id: Option<String>) -> Result<MatchedResource> {
     let txn = db.begin().await?;
-    let now = Utc::now();
+    let now = crate::db::now();
     // The status condition makes the update the check: only one of two concurrent matches of
     // the same entry finds it OPEN.
     let updated = resource_match::Entity::update_many()
@@ -171,6 +171,6 @@ pub async fn close(db: &impl ConnectionTrait, id: i64) -> Result<resource_match:
     }
     let mut active: resource_match::ActiveModel = resource.into();
     active.status = Set(ResourceStatus::Closed);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(crate::db::now());
     Ok(active.update(db).await?)
 }

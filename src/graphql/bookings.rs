@@ -199,7 +199,7 @@ impl BookingsMutation {
         if input.slot_end - input.slot_start > MAX_SLOT {
             return Err(GatewayError::bad_input("slotEnd", "a booking may last at most 8 hours"));
         }
-        if input.slot_start <= Utc::now() {
+        if input.slot_start <= crate::db::now() {
             return Err(GatewayError::bad_input("slotStart", "slotStart must lie in the future"));
         }
         let new = NewBooking {

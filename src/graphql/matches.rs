@@ -195,7 +195,7 @@ impl MatchesMutation {
     async fn record_match(&self, ctx: &Context<'_>, requester_id: ID, kind: MatchKind) -> Result<RecordMatchPayload> {
         let requester_id = validate::id("requesterId", &requester_id)?;
         let state = state(ctx)?;
-        let day_start = state.day_start(Utc::now(), 0);
+        let day_start = state.day_start(crate::db::now(), 0);
         let recorded = db::matches::record(&state.db, requester_id, kind, day_start, request_id(ctx)).await?;
         let lead = match recorded.lead {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),

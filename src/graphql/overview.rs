@@ -225,7 +225,7 @@ impl OverviewQuery {
         #[graphql(default)] window: StatsWindow,
     ) -> Result<FindPartnerOverview> {
         let state = state(ctx)?;
-        let now = Utc::now();
+        let now = crate::db::now();
         let since = window.since(state, now);
         let from = since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
 

@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn reversed_range_is_rejected() {
-        let later = Utc::now();
+        let later = crate::db::now();
         let earlier = later - chrono::Duration::days(1);
         assert!(date_range("matchedAt", Some(later), Some(earlier)).is_err());
         assert!(date_range("matchedAt", Some(earlier), Some(later)).is_ok());
