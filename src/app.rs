@@ -11,8 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::Settings,
-    db,
-    http,
+    db, http,
     state::{AppState, AppStateInner},
 };
 
@@ -29,7 +28,11 @@ impl App {
     pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.validate()?;
         settings.prepare_database_path()?;
-        let (db, statements) = db::connect(&settings.database.database_url, settings.database.db_max_connections).await?;
+        let (db, statements) = db::connect(
+            &settings.database.database_url,
+            settings.database.db_max_connections,
+        )
+        .await?;
         if settings.database.no_migrate {
             let pending = db::pending_migrations(&db).await?;
             if !pending.is_empty() {
@@ -42,22 +45,30 @@ impl App {
         } else {
             db::migrate(&db).await?;
         }
-        Ok(AppState::new(AppStateInner { db, settings, statements }))
+        Ok(AppState::new(AppStateInner {
+            db,
+            settings,
+            statements,
+        }))
     }
 
     /// Builds the state and serves on the configured address.
     pub async fn start(settings: Settings) -> anyhow::Result<App> {
         let listen = settings.http.listen;
         let state = Self::build_state(settings).await?;
-        let listener = TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("failed to listen on {listen}; is another process using the port? set PGW_LISTEN"))?;
+        let listener = TcpListener::bind(listen).await.with_context(|| {
+            format!(
+                "failed to listen on {listen}; is another process using the port? set PGW_LISTEN"
+            )
+        })?;
         Self::start_with(listener, state).await
     }
 
     /// Serves `state` on an already bound listener (tests bind port 0).
     pub async fn start_with(listener: TcpListener, state: AppState) -> anyhow::Result<App> {
-        let addr = listener.local_addr().context("failed to read the listening address")?;
+        let addr = listener
+            .local_addr()
+            .context("failed to read the listening address")?;
         let shutdown = CancellationToken::new();
         let router = http::router(state.clone());
         let stop = shutdown.clone();
@@ -67,7 +78,12 @@ impl App {
                 .await
         });
         tracing::info!(%addr, "listening");
-        Ok(App { addr, state, shutdown, server })
+        Ok(App {
+            addr,
+            state,
+            shutdown,
+            server,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -90,7 +106,10 @@ impl App {
             Ok(Ok(Err(error))) => tracing::error!(error = %error, "server stopped with an error"),
             Ok(Err(error)) => tracing::error!(error = %error, "server task failed"),
             Err(_) => {
-                tracing::warn!(timeout_secs = timeout.as_secs(), "requests still in flight after the shutdown timeout; closing them");
+                tracing::warn!(
+                    timeout_secs = timeout.as_secs(),
+                    "requests still in flight after the shutdown timeout; closing them"
+                );
                 server.abort();
             }
         }

@@ -151,7 +151,11 @@ pub struct TokenInfo {
 }
 
 /// Creates a token and returns it with the secret, which is never shown again.
-pub async fn create_token(db: &impl ConnectionTrait, role: Role, name: &str) -> Result<(TokenInfo, String)> {
+pub async fn create_token(
+    db: &impl ConnectionTrait,
+    role: Role,
+    name: &str,
+) -> Result<(TokenInfo, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(GatewayError::bad_input(

@@ -54,7 +54,11 @@ pub struct DemoArgs {
 #[derive(Args, Debug)]
 pub struct DatabaseArg {
     /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/partner-gateway.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/partner-gateway.db?mode=rwc"
+    )]
     pub database_url: String,
 }
 
@@ -146,21 +150,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&db).await?;
             match args.action {
                 TokenAction::Create { role, name } => {
-                    let (info, token) = auth::create_token(&db, role, &name).await.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
-                    eprintln!("created token {} ({}, role {}); it is shown once, store it now:", info.id, info.name, info.role);
+                    let (info, token) = auth::create_token(&db, role, &name)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+                    eprintln!(
+                        "created token {} ({}, role {}); it is shown once, store it now:",
+                        info.id, info.name, info.role
+                    );
                     println!("{token}");
                 }
                 TokenAction::List => {
-                    for info in auth::list_tokens(&db).await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
+                    for info in auth::list_tokens(&db)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                    {
                         let state = match info.revoked_at {
                             Some(at) => format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
                             None => "active".to_owned(),
                         };
-                        println!("{:>4}  {:<10}  {:<24}  created {}  {state}", info.id, info.role, info.name, info.created_at.format("%Y-%m-%d %H:%M"));
+                        println!(
+                            "{:>4}  {:<10}  {:<24}  created {}  {state}",
+                            info.id,
+                            info.role,
+                            info.name,
+                            info.created_at.format("%Y-%m-%d %H:%M")
+                        );
                     }
                 }
                 TokenAction::Revoke { id } => {
-                    let info = auth::revoke_token(&db, id).await.map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
+                    let info = auth::revoke_token(&db, id)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
                     println!("revoked token {} ({})", info.id, info.name);
                 }
             }
@@ -172,7 +192,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn open(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
     if let Some(path) = crate::config::sqlite_path(url) {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("failed to create {}", parent.display()))?;
         }
     }
     Ok(db::connect(url, 2).await?.0)

@@ -37,7 +37,12 @@ pub struct HttpSettings {
 
     /// Origins allowed to call /graphql from a browser, comma-separated (for example
     /// `https://admin.example.com`). Empty allows no cross-origin caller.
-    #[arg(long, env = "PGW_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "PGW_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub cors_origins: Vec<String>,
 
     /// Time a request in flight may take to finish after SIGTERM or Ctrl-C, in seconds.
@@ -179,7 +184,12 @@ pub struct TelemetrySettings {
 
     /// Offset of the admins' time zone from UTC, in hours, used for the TODAY window and
     /// day boundaries (Asia/Shanghai is +8).
-    #[arg(long, env = "PGW_UTC_OFFSET_HOURS", default_value_t = 8, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        env = "PGW_UTC_OFFSET_HOURS",
+        default_value_t = 8,
+        allow_hyphen_values = true
+    )]
     pub utc_offset_hours: i32,
 }
 
@@ -211,20 +221,41 @@ impl Settings {
     /// Checks every value that clap's types do not, naming the first invalid setting.
     pub fn validate(&self) -> anyhow::Result<()> {
         let url = &self.database.database_url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             bail!("invalid DATABASE_URL: expected sqlite://PATH or postgres://…, got a URL with another scheme");
         }
         positive("PGW_MAX_BODY_BYTES", self.limits.max_body_bytes as u64)?;
-        positive("PGW_MAX_DOCUMENT_BYTES", self.limits.max_document_bytes as u64)?;
+        positive(
+            "PGW_MAX_DOCUMENT_BYTES",
+            self.limits.max_document_bytes as u64,
+        )?;
         positive("PGW_MAX_DEPTH", self.limits.max_depth as u64)?;
         positive("PGW_MAX_COMPLEXITY", self.limits.max_complexity as u64)?;
         positive("PGW_MAX_FIELDS", self.limits.max_fields as u64)?;
-        positive("PGW_DB_MAX_CONNECTIONS", self.database.db_max_connections.into())?;
-        positive("PGW_RATE_READS_PER_MINUTE", self.limits.rate_reads_per_minute.into())?;
-        positive("PGW_RATE_WRITES_PER_MINUTE", self.limits.rate_writes_per_minute.into())?;
-        positive("PGW_RATE_LEADS_PER_MINUTE", self.limits.rate_leads_per_minute.into())?;
+        positive(
+            "PGW_DB_MAX_CONNECTIONS",
+            self.database.db_max_connections.into(),
+        )?;
+        positive(
+            "PGW_RATE_READS_PER_MINUTE",
+            self.limits.rate_reads_per_minute.into(),
+        )?;
+        positive(
+            "PGW_RATE_WRITES_PER_MINUTE",
+            self.limits.rate_writes_per_minute.into(),
+        )?;
+        positive(
+            "PGW_RATE_LEADS_PER_MINUTE",
+            self.limits.rate_leads_per_minute.into(),
+        )?;
         positive("PGW_CKB_TIMEOUT_MS", self.ckb.ckb_timeout_ms)?;
-        positive("PGW_CKB_CONNECT_TIMEOUT_MS", self.ckb.ckb_connect_timeout_ms)?;
+        positive(
+            "PGW_CKB_CONNECT_TIMEOUT_MS",
+            self.ckb.ckb_connect_timeout_ms,
+        )?;
         positive("PGW_LEAD_MAX_ATTEMPTS", self.ckb.lead_max_attempts.into())?;
         positive("PGW_OUTBOX_POLL_MS", self.ckb.outbox_poll_ms)?;
         positive("PGW_OUTBOX_CONCURRENCY", self.ckb.outbox_concurrency as u64)?;
@@ -245,7 +276,10 @@ impl Settings {
             );
         }
         for origin in &self.http.cors_origins {
-            if !origin.is_empty() && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            if !(origin.is_empty()
+                || origin.starts_with("http://")
+                || origin.starts_with("https://"))
+            {
                 bail!("invalid PGW_CORS_ORIGINS: {origin:?} must start with http:// or https://");
             }
         }
@@ -257,8 +291,9 @@ impl Settings {
     pub fn prepare_database_path(&self) -> anyhow::Result<()> {
         if let Some(path) = sqlite_path(&self.database.database_url) {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("failed to create the database folder {}", parent.display()))?;
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("failed to create the database folder {}", parent.display())
+                })?;
             }
         }
         Ok(())
@@ -278,7 +313,9 @@ fn positive(name: &str, value: u64) -> anyhow::Result<()> {
 
 /// The file path of a `sqlite:` URL, or `None` for an in-memory or non-SQLite database.
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return None;

@@ -10,14 +10,19 @@ use std::collections::HashMap;
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use rand::{rngs::StdRng, seq::IndexedRandom, Rng, SeedableRng};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
+};
 
 use crate::{
     app::App,
     auth,
     cli::DemoArgs,
     db::{
-        entities::{ckb_lead, ckb_plan, match_record, member, member_tag, mentor_booking, partner_pool, partner_pool_member, resource_match, team_application, team_recruit},
+        entities::{
+            ckb_lead, ckb_plan, match_record, member, member_tag, mentor_booking, partner_pool,
+            partner_pool_member, resource_match, team_application, team_recruit,
+        },
         recruits::RecruitRole,
     },
     domain::*,
@@ -39,7 +44,15 @@ pub struct DemoSize {
 
 impl Default for DemoSize {
     fn default() -> Self {
-        DemoSize { members: 240, matches: 2000, bookings: 160, resources: 120, recruits: 40, applications: 150, days: 60 }
+        DemoSize {
+            members: 240,
+            matches: 2000,
+            bookings: 160,
+            resources: 120,
+            recruits: 40,
+            applications: 150,
+            days: 60,
+        }
     }
 }
 
@@ -61,12 +74,54 @@ impl DemoSize {
     }
 }
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭", "何", "林", "罗", "高"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "杰", "娟", "涛", "明", "超", "秀英", "子涵", "浩然", "雨桐", "思远", "一鸣", "晓峰", "佳怡", "志强", "梓萱"];
-const CITIES: &[&str] = &["北京", "上海", "深圳", "杭州", "广州", "成都", "苏州", "武汉", "南京", "厦门"];
-const INDUSTRIES: &[&str] = &["人工智能", "消费品", "跨境电商", "企业服务", "硬科技", "医疗健康", "教育", "新能源", "文化传媒", "供应链"];
-const TAGS: &[&str] = &["AI", "消费", "出海", "SaaS", "硬科技", "医疗", "教育", "电商", "技术", "市场", "融资", "供应链", "导师"];
-const TOPICS: &[&str] = &["天使轮融资准备", "产品冷启动", "团队股权设计", "出海渠道", "SaaS 定价", "供应链降本", "品牌定位", "技术架构评审"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "罗", "高",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "杰", "娟", "涛", "明", "超", "秀英",
+    "子涵", "浩然", "雨桐", "思远", "一鸣", "晓峰", "佳怡", "志强", "梓萱",
+];
+const CITIES: &[&str] = &[
+    "北京", "上海", "深圳", "杭州", "广州", "成都", "苏州", "武汉", "南京", "厦门",
+];
+const INDUSTRIES: &[&str] = &[
+    "人工智能",
+    "消费品",
+    "跨境电商",
+    "企业服务",
+    "硬科技",
+    "医疗健康",
+    "教育",
+    "新能源",
+    "文化传媒",
+    "供应链",
+];
+const TAGS: &[&str] = &[
+    "AI",
+    "消费",
+    "出海",
+    "SaaS",
+    "硬科技",
+    "医疗",
+    "教育",
+    "电商",
+    "技术",
+    "市场",
+    "融资",
+    "供应链",
+    "导师",
+];
+const TOPICS: &[&str] = &[
+    "天使轮融资准备",
+    "产品冷启动",
+    "团队股权设计",
+    "出海渠道",
+    "SaaS 定价",
+    "供应链降本",
+    "品牌定位",
+    "技术架构评审",
+];
 const RESOURCES: &[(&str, &str)] = &[
     ("投资人引荐", "可引荐早期基金合伙人"),
     ("工厂产能", "华东代工厂有空闲产能"),
@@ -75,8 +130,20 @@ const RESOURCES: &[(&str, &str)] = &[
     ("办公场地", "园区工位免租三个月"),
     ("政府补贴申报", "熟悉高新企业申报流程"),
 ];
-const PROJECTS: &[(&str, &str)] = &[("智能客服", "种子轮"), ("宠物鲜食", "天使轮"), ("跨境独立站", "Pre-A"), ("AI 教育", "天使轮"), ("储能运维", "A轮"), ("社区团购", "种子轮")];
-const ROLES: &[(&str, &[&str])] = &[("技术合伙人", &["Rust", "架构"]), ("市场负责人", &["增长", "投放"]), ("产品经理", &["B端", "数据分析"]), ("运营", &["社群", "内容"])];
+const PROJECTS: &[(&str, &str)] = &[
+    ("智能客服", "种子轮"),
+    ("宠物鲜食", "天使轮"),
+    ("跨境独立站", "Pre-A"),
+    ("AI 教育", "天使轮"),
+    ("储能运维", "A轮"),
+    ("社区团购", "种子轮"),
+];
+const ROLES: &[(&str, &[&str])] = &[
+    ("技术合伙人", &["Rust", "架构"]),
+    ("市场负责人", &["增长", "投放"]),
+    ("产品经理", &["B端", "数据分析"]),
+    ("运营", &["社群", "内容"]),
+];
 
 /// Runs `partner-gateway demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -86,7 +153,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
         if file.exists() {
-            std::fs::remove_file(&file).with_context(|| format!("failed to delete the old demo database {}", file.display()))?;
+            std::fs::remove_file(&file).with_context(|| {
+                format!("failed to delete the old demo database {}", file.display())
+            })?;
         }
     }
     settings.database.database_url = format!("sqlite://{}?mode=rwc", path.display());
@@ -98,17 +167,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (_, service_token) = auth::create_token(&state.db, Role::Service, "demo-mini-program")
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let (_, integrator_token) = auth::create_token(&state.db, Role::Integrator, "demo-landing-page")
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let (_, integrator_token) =
+        auth::create_token(&state.db, Role::Integrator, "demo-landing-page")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
 
     let listener = tokio::net::TcpListener::bind(settings.http.listen)
         .await
-        .with_context(|| format!("failed to listen on {}; set PGW_LISTEN to a free port", settings.http.listen))?;
+        .with_context(|| {
+            format!(
+                "failed to listen on {}; set PGW_LISTEN to a free port",
+                settings.http.listen
+            )
+        })?;
     let app = App::start_with(listener, state).await?;
     let base = format!("http://{}", app.addr());
     println!();
-    println!("partner-gateway demo is running on a fresh database at {}", path.display());
+    println!(
+        "partner-gateway demo is running on a fresh database at {}",
+        path.display()
+    );
     println!();
     println!("  GraphiQL      {base}/graphiql");
     println!("  GraphQL       {base}/graphql");
@@ -117,7 +195,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  SERVICE token     {service_token}");
     println!("  INTEGRATOR token  {integrator_token}");
     println!();
-    println!("In GraphiQL, set the header  {{\"Authorization\": \"Bearer <ADMIN token>\"}}  and run:");
+    println!(
+        "In GraphiQL, set the header  {{\"Authorization\": \"Bearer <ADMIN token>\"}}  and run:"
+    );
     println!("  {{ findPartnerOverview(window: LAST_7_DAYS) {{ tabs {{ labelZh count }} matchesByKind {{ kind matches }} }} }}");
     println!();
     println!("Press Ctrl-C to stop.");
@@ -134,7 +214,16 @@ pub async fn generate(db: &DatabaseConnection, size: DemoSize, seed: u64) -> any
     let plans = insert_plans(&txn, now).await?;
     let pools = insert_pools(&txn, &members, now).await?;
     insert_matches(&txn, &mut rng, size, now, &members, &pools, plans.matches).await?;
-    insert_bookings(&txn, &mut rng, size, now, &members, &pools[&MatchKind::Mentor].1, plans.matches).await?;
+    insert_bookings(
+        &txn,
+        &mut rng,
+        size,
+        now,
+        &members,
+        &pools[&MatchKind::Mentor].1,
+        plans.matches,
+    )
+    .await?;
     insert_resources(&txn, &mut rng, size, now, &members, plans.matches).await?;
     insert_recruits(&txn, &mut rng, size, now, &members, plans.matches).await?;
     insert_link_karuo(&txn, &mut rng, now, &members, plans.link_karuo).await?;
@@ -146,7 +235,8 @@ pub async fn generate(db: &DatabaseConnection, size: DemoSize, seed: u64) -> any
 fn random_time(rng: &mut StdRng, now: DateTime<Utc>, days: i64) -> DateTime<Utc> {
     // Squaring a uniform number puts more records in recent days, as in a growing community.
     let share: f64 = rng.random::<f64>().powi(2);
-    now - Duration::milliseconds((share * (days * 86_400_000) as f64) as i64) - Duration::seconds(60)
+    now - Duration::milliseconds((share * (days * 86_400_000) as f64) as i64)
+        - Duration::seconds(60)
 }
 
 async fn insert_batches<A, E>(db: &impl ConnectionTrait, rows: Vec<A>) -> anyhow::Result<()>
@@ -174,18 +264,30 @@ struct DemoMember {
     tags: Vec<&'static str>,
 }
 
-async fn insert_members(db: &impl ConnectionTrait, rng: &mut StdRng, size: DemoSize, now: DateTime<Utc>) -> anyhow::Result<Vec<DemoMember>> {
+async fn insert_members(
+    db: &impl ConnectionTrait,
+    rng: &mut StdRng,
+    size: DemoSize,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<DemoMember>> {
     let mut members = Vec::with_capacity(size.members);
     let mut rows = Vec::with_capacity(size.members);
     let mut tag_rows = Vec::new();
     for index in 0..size.members {
         let id = index as i64 + 1;
-        let nickname = format!("{}{}", SURNAMES.choose(rng).unwrap(), GIVEN.choose(rng).unwrap());
+        let nickname = format!(
+            "{}{}",
+            SURNAMES.choose(rng).unwrap(),
+            GIVEN.choose(rng).unwrap()
+        );
         let phone = rng.random_bool(0.9).then(|| {
-            let prefix = ["138", "139", "150", "186", "177", "199"].choose(rng).unwrap();
+            let prefix = ["138", "139", "150", "186", "177", "199"]
+                .choose(rng)
+                .unwrap();
             format!("{prefix}{:08}", rng.random_range(0..100_000_000))
         });
-        let wechat_id = (rng.random_bool(0.6) || phone.is_none()).then(|| format!("wx_demo{id:05}"));
+        let wechat_id =
+            (rng.random_bool(0.6) || phone.is_none()).then(|| format!("wx_demo{id:05}"));
         let is_vip = rng.random_bool(0.2);
         let tag_count = rng.random_range(1..=3);
         let mut tags: Vec<&'static str> = TAGS.choose_multiple(rng, tag_count).copied().collect();
@@ -208,9 +310,19 @@ async fn insert_members(db: &impl ConnectionTrait, rng: &mut StdRng, size: DemoS
             updated_at: Set(created_at),
         });
         for tag in &tags {
-            tag_rows.push(member_tag::ActiveModel { member_id: Set(id), tag: Set(tag.to_string()) });
+            tag_rows.push(member_tag::ActiveModel {
+                member_id: Set(id),
+                tag: Set(tag.to_string()),
+            });
         }
-        members.push(DemoMember { id, nickname, phone, wechat_id, is_vip, tags });
+        members.push(DemoMember {
+            id,
+            nickname,
+            phone,
+            wechat_id,
+            is_vip,
+            tags,
+        });
     }
     insert_batches(db, rows).await?;
     insert_batches(db, tag_rows).await?;
@@ -226,7 +338,11 @@ fn demo_api_key(rng_seed: u64) -> String {
     let mut rng = StdRng::seed_from_u64(rng_seed);
     let alphabet: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
     (0..5)
-        .map(|_| (0..5).map(|_| *alphabet.choose(&mut rng).unwrap()).collect::<String>())
+        .map(|_| {
+            (0..5)
+                .map(|_| *alphabet.choose(&mut rng).unwrap())
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("-")
 }
@@ -241,29 +357,43 @@ async fn insert_plans(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::
     ];
     let rows = plans
         .iter()
-        .map(|(id, name, purpose, is_default, remote)| ckb_plan::ActiveModel {
-            id: Set(*id),
-            name: Set(name.to_string()),
-            api_key: Set(demo_api_key(*id as u64)),
-            endpoint: Set("http://127.0.0.1:9".into()),
-            remote_plan_id: Set(Some(*remote)),
-            purpose: Set(*purpose),
-            content_type: Set(CkbContentType::Json),
-            is_default: Set(*is_default),
-            enabled: Set(true),
-            created_at: Set(now - Duration::days(90)),
-            updated_at: Set(now - Duration::days(90)),
-        })
+        .map(
+            |(id, name, purpose, is_default, remote)| ckb_plan::ActiveModel {
+                id: Set(*id),
+                name: Set(name.to_string()),
+                api_key: Set(demo_api_key(*id as u64)),
+                endpoint: Set("http://127.0.0.1:9".into()),
+                remote_plan_id: Set(Some(*remote)),
+                purpose: Set(*purpose),
+                content_type: Set(CkbContentType::Json),
+                is_default: Set(*is_default),
+                enabled: Set(true),
+                created_at: Set(now - Duration::days(90)),
+                updated_at: Set(now - Duration::days(90)),
+            },
+        )
         .collect();
     insert_batches(db, rows).await?;
-    Ok(DemoPlans { link_karuo: 1, matches: 2 })
+    Ok(DemoPlans {
+        link_karuo: 1,
+        matches: 2,
+    })
 }
 
 /// Inserts two pools per kind, the first selected, and returns each kind's selected pool id
 /// with the members it admits.
-async fn insert_pools(db: &impl ConnectionTrait, members: &[DemoMember], now: DateTime<Utc>) -> anyhow::Result<HashMap<MatchKind, (i64, Vec<DemoMember>)>> {
+async fn insert_pools(
+    db: &impl ConnectionTrait,
+    members: &[DemoMember],
+    now: DateTime<Utc>,
+) -> anyhow::Result<HashMap<MatchKind, (i64, Vec<DemoMember>)>> {
     let created = now - Duration::days(90);
-    let pool = |id: i64, name: &str, kind: MatchKind, source: PoolSource, tags: &[&str], selected: bool| partner_pool::ActiveModel {
+    let pool = |id: i64,
+                name: &str,
+                kind: MatchKind,
+                source: PoolSource,
+                tags: &[&str],
+                selected: bool| partner_pool::ActiveModel {
         id: Set(id),
         name: Set(name.to_owned()),
         description: Set(None),
@@ -281,21 +411,85 @@ async fn insert_pools(db: &impl ConnectionTrait, members: &[DemoMember], now: Da
         updated_at: Set(created + Duration::minutes(id)),
     };
     let rows = vec![
-        pool(1, "创业合伙·全体成员", MatchKind::Partner, PoolSource::AllMembers, &[], true),
-        pool(2, "创业合伙·VIP", MatchKind::Partner, PoolSource::VipMembers, &[], false),
-        pool(3, "资源对接·全体成员", MatchKind::Resource, PoolSource::AllMembers, &[], true),
-        pool(4, "资源对接·融资", MatchKind::Resource, PoolSource::Tagged, &["融资"], false),
-        pool(5, "导师库", MatchKind::Mentor, PoolSource::Manual, &[], true),
-        pool(6, "导师·标签", MatchKind::Mentor, PoolSource::Tagged, &["导师"], false),
-        pool(7, "团队招募·全体成员", MatchKind::Team, PoolSource::AllMembers, &[], true),
-        pool(8, "团队招募·技术", MatchKind::Team, PoolSource::Tagged, &["技术"], false),
+        pool(
+            1,
+            "创业合伙·全体成员",
+            MatchKind::Partner,
+            PoolSource::AllMembers,
+            &[],
+            true,
+        ),
+        pool(
+            2,
+            "创业合伙·VIP",
+            MatchKind::Partner,
+            PoolSource::VipMembers,
+            &[],
+            false,
+        ),
+        pool(
+            3,
+            "资源对接·全体成员",
+            MatchKind::Resource,
+            PoolSource::AllMembers,
+            &[],
+            true,
+        ),
+        pool(
+            4,
+            "资源对接·融资",
+            MatchKind::Resource,
+            PoolSource::Tagged,
+            &["融资"],
+            false,
+        ),
+        pool(
+            5,
+            "导师库",
+            MatchKind::Mentor,
+            PoolSource::Manual,
+            &[],
+            true,
+        ),
+        pool(
+            6,
+            "导师·标签",
+            MatchKind::Mentor,
+            PoolSource::Tagged,
+            &["导师"],
+            false,
+        ),
+        pool(
+            7,
+            "团队招募·全体成员",
+            MatchKind::Team,
+            PoolSource::AllMembers,
+            &[],
+            true,
+        ),
+        pool(
+            8,
+            "团队招募·技术",
+            MatchKind::Team,
+            PoolSource::Tagged,
+            &["技术"],
+            false,
+        ),
     ];
     insert_batches(db, rows).await?;
 
-    let mentors: Vec<DemoMember> = members.iter().filter(|m| m.tags.contains(&"导师")).cloned().collect();
+    let mentors: Vec<DemoMember> = members
+        .iter()
+        .filter(|m| m.tags.contains(&"导师"))
+        .cloned()
+        .collect();
     let manual_rows = mentors
         .iter()
-        .map(|m| partner_pool_member::ActiveModel { pool_id: Set(5), member_id: Set(m.id), created_at: Set(created) })
+        .map(|m| partner_pool_member::ActiveModel {
+            pool_id: Set(5),
+            member_id: Set(m.id),
+            created_at: Set(created),
+        })
         .collect();
     insert_batches(db, manual_rows).await?;
     let _ = members.iter().filter(|m| m.is_vip).count();
@@ -309,7 +503,11 @@ async fn insert_pools(db: &impl ConnectionTrait, members: &[DemoMember], now: Da
 }
 
 /// A delivered lead's outcome, as CKB would have answered over time.
-fn demo_outcome(rng: &mut StdRng, stored: DateTime<Utc>, now: DateTime<Utc>) -> (DeliveryStatus, Option<FriendStatus>) {
+fn demo_outcome(
+    rng: &mut StdRng,
+    stored: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (DeliveryStatus, Option<FriendStatus>) {
     let status = match rng.random_range(0..100) {
         0..=74 => DeliveryStatus::Created,
         75..=91 => DeliveryStatus::Existing,
@@ -347,12 +545,25 @@ struct LeadSeed<'a> {
 
 fn lead_row(rng: &mut StdRng, now: DateTime<Utc>, seed: LeadSeed<'_>) -> ckb_lead::ActiveModel {
     let (status, friend) = demo_outcome(rng, seed.at, now);
-    let identifier = seed.member.wechat_id.clone().or_else(|| seed.member.phone.clone()).unwrap_or_default();
+    let identifier = seed
+        .member
+        .wechat_id
+        .clone()
+        .or_else(|| seed.member.phone.clone())
+        .unwrap_or_default();
     let (code, message, error) = match status {
         DeliveryStatus::Created => (Some(200), Some("新增成功".to_owned()), None),
         DeliveryStatus::Existing => (Some(200), Some("已存在".to_owned()), None),
-        DeliveryStatus::Rejected => (Some(401), Some("签名验证失败".to_owned()), Some("CKB rejected the lead: 签名验证失败".to_owned())),
-        _ => (Some(500), Some("系统错误".to_owned()), Some("CKB answered code 500 on every attempt".to_owned())),
+        DeliveryStatus::Rejected => (
+            Some(401),
+            Some("签名验证失败".to_owned()),
+            Some("CKB rejected the lead: 签名验证失败".to_owned()),
+        ),
+        _ => (
+            Some(500),
+            Some("系统错误".to_owned()),
+            Some("CKB answered code 500 on every attempt".to_owned()),
+        ),
     };
     ckb_lead::ActiveModel {
         id: Set(seed.id),
@@ -372,11 +583,17 @@ fn lead_row(rng: &mut StdRng, now: DateTime<Utc>, seed: LeadSeed<'_>) -> ckb_lea
         submitted_by: Set(None),
         request_id: Set(None),
         delivery_status: Set(status),
-        attempts: Set(if status == DeliveryStatus::Failed { 8 } else { 1 }),
+        attempts: Set(if status == DeliveryStatus::Failed {
+            8
+        } else {
+            1
+        }),
         last_error: Set(error),
         ckb_code: Set(code),
         ckb_message: Set(message),
-        delivered_at: Set(status.is_accepted().then_some(seed.at + Duration::seconds(1))),
+        delivered_at: Set(status
+            .is_accepted()
+            .then_some(seed.at + Duration::seconds(1))),
         next_attempt_at: Set(seed.at),
         lease_owner: Set(None),
         lease_until: Set(None),
@@ -408,12 +625,22 @@ async fn insert_matches(
     plan_id: i64,
 ) -> anyhow::Result<()> {
     let mut lead_ids = LeadIds(0);
-    let mut times: Vec<DateTime<Utc>> = (0..size.matches).map(|_| random_time(rng, now, size.days)).collect();
+    let mut times: Vec<DateTime<Utc>> = (0..size.matches)
+        .map(|_| random_time(rng, now, size.days))
+        .collect();
     times.sort_unstable();
     let mut leads = Vec::new();
     let mut records = Vec::with_capacity(size.matches);
     for (index, matched_at) in times.into_iter().enumerate() {
-        let kind = *[MatchKind::Partner, MatchKind::Partner, MatchKind::Resource, MatchKind::Mentor, MatchKind::Team].choose(rng).unwrap();
+        let kind = *[
+            MatchKind::Partner,
+            MatchKind::Partner,
+            MatchKind::Resource,
+            MatchKind::Mentor,
+            MatchKind::Team,
+        ]
+        .choose(rng)
+        .unwrap();
         let (pool_id, eligible) = &pools[&kind];
         let requester = members.choose(rng).unwrap();
         let partner = loop {
@@ -426,16 +653,20 @@ async fn insert_matches(
         let has_contact = requester.phone.is_some() || requester.wechat_id.is_some();
         let lead_id = has_contact.then(|| lead_ids.next());
         if let Some(lead_id) = lead_id {
-            leads.push(lead_row(rng, now, LeadSeed {
-                id: lead_id,
-                plan_id,
-                origin: LeadOrigin::Match,
-                origin_id: id,
-                member: requester,
-                source: format!("找伙伴·{}", kind.label_zh()),
-                remark: format!("匹配到 {}", partner.nickname),
-                at: matched_at,
-            }));
+            leads.push(lead_row(
+                rng,
+                now,
+                LeadSeed {
+                    id: lead_id,
+                    plan_id,
+                    origin: LeadOrigin::Match,
+                    origin_id: id,
+                    member: requester,
+                    source: format!("找伙伴·{}", kind.label_zh()),
+                    remark: format!("匹配到 {}", partner.nickname),
+                    at: matched_at,
+                },
+            ));
         }
         let status = match rng.random_range(0..10) {
             0..=5 => MatchStatus::Matched,
@@ -482,19 +713,39 @@ async fn insert_bookings(
         };
         // Each mentor's slots are a day apart, so no two bookings of a mentor overlap.
         let round = (index / mentors.len()) as i64;
-        let slot_start = now + Duration::days(14 - round * 2) + Duration::hours(rng.random_range(1..8));
-        let created_at = (slot_start - Duration::days(rng.random_range(1..10))).min(now - Duration::minutes(5));
+        let slot_start =
+            now + Duration::days(14 - round * 2) + Duration::hours(rng.random_range(1..8));
+        let created_at =
+            (slot_start - Duration::days(rng.random_range(1..10))).min(now - Duration::minutes(5));
         let status = if slot_start < now {
-            if rng.random_bool(0.85) { BookingStatus::Completed } else { BookingStatus::Cancelled }
+            if rng.random_bool(0.85) {
+                BookingStatus::Completed
+            } else {
+                BookingStatus::Cancelled
+            }
         } else if rng.random_bool(0.5) {
             BookingStatus::Confirmed
         } else {
             BookingStatus::Pending
         };
-        let lead_id = (member.phone.is_some() || member.wechat_id.is_some()).then(|| lead_ids.next());
+        let lead_id =
+            (member.phone.is_some() || member.wechat_id.is_some()).then(|| lead_ids.next());
         let topic = TOPICS.choose(rng).unwrap().to_string();
         if let Some(lead_id) = lead_id {
-            leads.push(lead_row(rng, now, LeadSeed { id: lead_id, plan_id, origin: LeadOrigin::MentorBooking, origin_id: id, member, source: "找伙伴·导师预约".into(), remark: format!("预约主题: {topic}"), at: created_at }));
+            leads.push(lead_row(
+                rng,
+                now,
+                LeadSeed {
+                    id: lead_id,
+                    plan_id,
+                    origin: LeadOrigin::MentorBooking,
+                    origin_id: id,
+                    member,
+                    source: "找伙伴·导师预约".into(),
+                    remark: format!("预约主题: {topic}"),
+                    at: created_at,
+                },
+            ));
         }
         rows.push(mentor_booking::ActiveModel {
             id: Set(id),
@@ -514,7 +765,14 @@ async fn insert_bookings(
     insert_batches(db, rows).await
 }
 
-async fn insert_resources(db: &impl ConnectionTrait, rng: &mut StdRng, size: DemoSize, now: DateTime<Utc>, members: &[DemoMember], plan_id: i64) -> anyhow::Result<()> {
+async fn insert_resources(
+    db: &impl ConnectionTrait,
+    rng: &mut StdRng,
+    size: DemoSize,
+    now: DateTime<Utc>,
+    members: &[DemoMember],
+    plan_id: i64,
+) -> anyhow::Result<()> {
     let mut lead_ids = LeadIds(20_000_000);
     let mut leads = Vec::new();
     let mut rows = Vec::with_capacity(size.resources);
@@ -537,15 +795,37 @@ async fn insert_resources(db: &impl ConnectionTrait, rng: &mut StdRng, size: Dem
             }
             _ => (ResourceStatus::Closed, None),
         };
-        let matched_at = counterpart.map(|_| (created_at + Duration::hours(rng.random_range(1..72))).min(now));
-        let lead_id = counterpart.filter(|c| c.phone.is_some() || c.wechat_id.is_some()).map(|_| lead_ids.next());
-        if let (Some(lead_id), Some(counterpart), Some(matched_at)) = (lead_id, counterpart, matched_at) {
-            leads.push(lead_row(rng, now, LeadSeed { id: lead_id, plan_id, origin: LeadOrigin::ResourceMatch, origin_id: id, member: counterpart, source: "找伙伴·资源对接".into(), remark: format!("对接资源: {title}"), at: matched_at }));
+        let matched_at =
+            counterpart.map(|_| (created_at + Duration::hours(rng.random_range(1..72))).min(now));
+        let lead_id = counterpart
+            .filter(|c| c.phone.is_some() || c.wechat_id.is_some())
+            .map(|_| lead_ids.next());
+        if let (Some(lead_id), Some(counterpart), Some(matched_at)) =
+            (lead_id, counterpart, matched_at)
+        {
+            leads.push(lead_row(
+                rng,
+                now,
+                LeadSeed {
+                    id: lead_id,
+                    plan_id,
+                    origin: LeadOrigin::ResourceMatch,
+                    origin_id: id,
+                    member: counterpart,
+                    source: "找伙伴·资源对接".into(),
+                    remark: format!("对接资源: {title}"),
+                    at: matched_at,
+                },
+            ));
         }
         let tags: Vec<&str> = TAGS.choose_multiple(rng, 2).copied().collect();
         rows.push(resource_match::ActiveModel {
             id: Set(id),
-            direction: Set(if rng.random_bool(0.5) { ResourceDirection::Offer } else { ResourceDirection::Need }),
+            direction: Set(if rng.random_bool(0.5) {
+                ResourceDirection::Offer
+            } else {
+                ResourceDirection::Need
+            }),
             title: Set(title.to_string()),
             description: Set(description.to_string()),
             tags: Set(serde_json::to_string(&tags)?),
@@ -562,7 +842,14 @@ async fn insert_resources(db: &impl ConnectionTrait, rng: &mut StdRng, size: Dem
     insert_batches(db, rows).await
 }
 
-async fn insert_recruits(db: &impl ConnectionTrait, rng: &mut StdRng, size: DemoSize, now: DateTime<Utc>, members: &[DemoMember], plan_id: i64) -> anyhow::Result<()> {
+async fn insert_recruits(
+    db: &impl ConnectionTrait,
+    rng: &mut StdRng,
+    size: DemoSize,
+    now: DateTime<Utc>,
+    members: &[DemoMember],
+    plan_id: i64,
+) -> anyhow::Result<()> {
     let mut lead_ids = LeadIds(30_000_000);
     let mut leads = Vec::new();
     let mut recruits = Vec::with_capacity(size.recruits);
@@ -576,12 +863,22 @@ async fn insert_recruits(db: &impl ConnectionTrait, rng: &mut StdRng, size: Demo
         let role_count = rng.random_range(1..=3);
         let roles: Vec<RecruitRole> = ROLES
             .choose_multiple(rng, role_count)
-            .map(|(title, skills)| RecruitRole { title: title.to_string(), count: rng.random_range(1..=3), skills: skills.iter().map(|s| s.to_string()).collect() })
+            .map(|(title, skills)| RecruitRole {
+                title: title.to_string(),
+                count: rng.random_range(1..=3),
+                skills: skills.iter().map(|s| s.to_string()).collect(),
+            })
             .collect();
         let headcount: i32 = roles.iter().map(|r| r.count).sum();
         let created_at = random_time(rng, now, size.days);
         let mut filled = 0;
-        let applicants: Vec<&DemoMember> = members.iter().filter(|m| m.id != owner.id).collect::<Vec<_>>().choose_multiple(rng, per_recruit).copied().collect();
+        let applicants: Vec<&DemoMember> = members
+            .iter()
+            .filter(|m| m.id != owner.id)
+            .collect::<Vec<_>>()
+            .choose_multiple(rng, per_recruit)
+            .copied()
+            .collect();
         for applicant in applicants {
             application_id += 1;
             let role = roles.choose(rng).unwrap();
@@ -595,9 +892,23 @@ async fn insert_recruits(db: &impl ConnectionTrait, rng: &mut StdRng, size: Demo
                 _ => ApplicationStatus::Pending,
             };
             let at = (created_at + Duration::hours(rng.random_range(1..96))).min(now);
-            let lead_id = (applicant.phone.is_some() || applicant.wechat_id.is_some()).then(|| lead_ids.next());
+            let lead_id = (applicant.phone.is_some() || applicant.wechat_id.is_some())
+                .then(|| lead_ids.next());
             if let Some(lead_id) = lead_id {
-                leads.push(lead_row(rng, now, LeadSeed { id: lead_id, plan_id, origin: LeadOrigin::TeamRecruit, origin_id: application_id, member: applicant, source: "找伙伴·团队招募".into(), remark: format!("申请 {project} 的 {}", role.title), at }));
+                leads.push(lead_row(
+                    rng,
+                    now,
+                    LeadSeed {
+                        id: lead_id,
+                        plan_id,
+                        origin: LeadOrigin::TeamRecruit,
+                        origin_id: application_id,
+                        member: applicant,
+                        source: "找伙伴·团队招募".into(),
+                        remark: format!("申请 {project} 的 {}", role.title),
+                        at,
+                    },
+                ));
             }
             applications.push(team_application::ActiveModel {
                 id: Set(application_id),
@@ -637,12 +948,35 @@ async fn insert_recruits(db: &impl ConnectionTrait, rng: &mut StdRng, size: Demo
     insert_batches(db, applications).await
 }
 
-async fn insert_link_karuo(db: &impl ConnectionTrait, rng: &mut StdRng, now: DateTime<Utc>, members: &[DemoMember], plan_id: i64) -> anyhow::Result<()> {
+async fn insert_link_karuo(
+    db: &impl ConnectionTrait,
+    rng: &mut StdRng,
+    now: DateTime<Utc>,
+    members: &[DemoMember],
+    plan_id: i64,
+) -> anyhow::Result<()> {
     let mut lead_ids = LeadIds(40_000_000);
     let mut leads = Vec::new();
-    for member in members.iter().filter(|m| m.phone.is_some() || m.wechat_id.is_some()).step_by(4) {
+    for member in members
+        .iter()
+        .filter(|m| m.phone.is_some() || m.wechat_id.is_some())
+        .step_by(4)
+    {
         let at = random_time(rng, now, 60);
-        leads.push(lead_row(rng, now, LeadSeed { id: lead_ids.next(), plan_id, origin: LeadOrigin::LinkKaruo, origin_id: member.id, member, source: LINK_KARUO_SOURCE.into(), remark: LINK_KARUO_REMARK.into(), at }));
+        leads.push(lead_row(
+            rng,
+            now,
+            LeadSeed {
+                id: lead_ids.next(),
+                plan_id,
+                origin: LeadOrigin::LinkKaruo,
+                origin_id: member.id,
+                member,
+                source: LINK_KARUO_SOURCE.into(),
+                remark: LINK_KARUO_REMARK.into(),
+                at,
+            },
+        ));
     }
     insert_batches(db, leads).await
 }

@@ -92,9 +92,9 @@ impl GatewayError {
             GatewayError::Forbidden(message) => message.clone(),
             GatewayError::NotFound { entity, id } => format!("{entity} {id} not found"),
             GatewayError::Conflict(message) => message.clone(),
-            GatewayError::RateLimited { retry_after_secs } => format!(
-                "rate limit exceeded for this token; retry after {retry_after_secs} s"
-            ),
+            GatewayError::RateLimited { retry_after_secs } => {
+                format!("rate limit exceeded for this token; retry after {retry_after_secs} s")
+            }
             GatewayError::Upstream(message) => message.clone(),
             GatewayError::Internal(_) => INTERNAL_MESSAGE.to_owned(),
         }
@@ -182,7 +182,10 @@ mod tests {
     #[test]
     fn every_variant_has_its_code() {
         let cases = [
-            (GatewayError::bad_input("first", "too big"), "BAD_USER_INPUT"),
+            (
+                GatewayError::bad_input("first", "too big"),
+                "BAD_USER_INPUT",
+            ),
             (GatewayError::Unauthenticated("x".into()), "UNAUTHENTICATED"),
             (GatewayError::forbidden("x"), "FORBIDDEN"),
             (GatewayError::not_found("Member", 1), "NOT_FOUND"),

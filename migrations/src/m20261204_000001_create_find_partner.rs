@@ -77,7 +77,10 @@ fn optional_timestamp(name: &str) -> ColumnDef {
 }
 
 fn text(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).text().not_null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .text()
+        .not_null()
+        .to_owned()
 }
 
 fn optional_text(name: &str) -> ColumnDef {
@@ -116,7 +119,10 @@ fn reference(name: &str) -> ColumnDef {
 }
 
 fn optional_reference(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).big_integer().null().to_owned()
+    ColumnDef::new(Alias::new(name))
+        .big_integer()
+        .null()
+        .to_owned()
 }
 
 fn foreign_key(table: &str, column: &str, target: &str) -> ForeignKeyCreateStatement {
@@ -183,7 +189,11 @@ async fn create_members(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                         .col(Alias::new("member_id"))
                         .col(Alias::new("tag")),
                 )
-                .foreign_key(&mut foreign_key("member_tags", "member_id", "members").on_delete(ForeignKeyAction::Cascade).to_owned())
+                .foreign_key(
+                    &mut foreign_key("member_tags", "member_id", "members")
+                        .on_delete(ForeignKeyAction::Cascade)
+                        .to_owned(),
+                )
                 .to_owned(),
         )
         .await?;
@@ -199,7 +209,11 @@ async fn create_ckb_plans(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(text("name"))
                 .col(text("api_key"))
                 .col(text("endpoint"))
-                .col(ColumnDef::new(Alias::new("remote_plan_id")).big_integer().null())
+                .col(
+                    ColumnDef::new(Alias::new("remote_plan_id"))
+                        .big_integer()
+                        .null(),
+                )
                 .col(label("purpose"))
                 .col(label("content_type"))
                 .col(boolean("is_default", false))
@@ -241,7 +255,11 @@ async fn create_partner_pools(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
                 .col(optional_reference("ckb_plan_id"))
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
-                .foreign_key(&mut foreign_key("partner_pools", "ckb_plan_id", "ckb_plans"))
+                .foreign_key(&mut foreign_key(
+                    "partner_pools",
+                    "ckb_plan_id",
+                    "ckb_plans",
+                ))
                 .to_owned(),
         )
         .await?;
@@ -315,7 +333,11 @@ async fn create_ckb_leads(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(timestamp("next_attempt_at"))
                 .col(optional_text("lease_owner"))
                 .col(optional_timestamp("lease_until"))
-                .col(ColumnDef::new(Alias::new("friend_status")).string_len(32).null())
+                .col(
+                    ColumnDef::new(Alias::new("friend_status"))
+                        .string_len(32)
+                        .null(),
+                )
                 .col(optional_timestamp("friend_status_at"))
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
@@ -324,7 +346,13 @@ async fn create_ckb_leads(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         )
         .await?;
     // The delivery worker's claim: due PENDING leads in order.
-    create_index(manager, "ckb_leads", &["delivery_status", "next_attempt_at"], false).await?;
+    create_index(
+        manager,
+        "ckb_leads",
+        &["delivery_status", "next_attempt_at"],
+        false,
+    )
+    .await?;
     // Leads tab order, the plan statistics by window, and the friend-status sync by plan.
     create_index(manager, "ckb_leads", &["created_at", "id"], false).await?;
     create_index(manager, "ckb_leads", &["plan_id", "created_at"], false).await?;
@@ -333,7 +361,13 @@ async fn create_ckb_leads(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     create_index(manager, "ckb_leads", &["origin", "origin_id"], false).await?;
     // An integrator's own leads, and idempotent submission per token.
     create_index(manager, "ckb_leads", &["submitted_by", "created_at"], false).await?;
-    create_index(manager, "ckb_leads", &["submitted_by", "idempotency_key"], true).await
+    create_index(
+        manager,
+        "ckb_leads",
+        &["submitted_by", "idempotency_key"],
+        true,
+    )
+    .await
 }
 
 async fn create_match_records(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
@@ -351,7 +385,11 @@ async fn create_match_records(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
                 .col(timestamp("matched_at"))
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
-                .foreign_key(&mut foreign_key("match_records", "pool_id", "partner_pools"))
+                .foreign_key(&mut foreign_key(
+                    "match_records",
+                    "pool_id",
+                    "partner_pools",
+                ))
                 .foreign_key(&mut foreign_key("match_records", "requester_id", "members"))
                 .foreign_key(&mut foreign_key("match_records", "partner_id", "members"))
                 .foreign_key(&mut foreign_key("match_records", "lead_id", "ckb_leads"))
@@ -363,8 +401,20 @@ async fn create_match_records(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
     create_index(manager, "match_records", &["pool_id", "matched_at"], false).await?;
     create_index(manager, "match_records", &["status", "matched_at"], false).await?;
     // The daily limit and the "not matched recently" rule look up a requester's matches.
-    create_index(manager, "match_records", &["requester_id", "matched_at"], false).await?;
-    create_index(manager, "match_records", &["partner_id", "matched_at"], false).await?;
+    create_index(
+        manager,
+        "match_records",
+        &["requester_id", "matched_at"],
+        false,
+    )
+    .await?;
+    create_index(
+        manager,
+        "match_records",
+        &["partner_id", "matched_at"],
+        false,
+    )
+    .await?;
     create_index(manager, "match_records", &["lead_id"], false).await
 }
 
@@ -394,8 +444,20 @@ async fn create_mentor_bookings(manager: &SchemaManager<'_>) -> Result<(), DbErr
     create_index(manager, "mentor_bookings", &["slot_start", "id"], false).await?;
     create_index(manager, "mentor_bookings", &["status", "created_at"], false).await?;
     // Overlap check of a mentor's slots, and the mentor filter.
-    create_index(manager, "mentor_bookings", &["mentor_id", "slot_start"], false).await?;
-    create_index(manager, "mentor_bookings", &["member_id", "created_at"], false).await
+    create_index(
+        manager,
+        "mentor_bookings",
+        &["mentor_id", "slot_start"],
+        false,
+    )
+    .await?;
+    create_index(
+        manager,
+        "mentor_bookings",
+        &["member_id", "created_at"],
+        false,
+    )
+    .await
 }
 
 async fn create_resource_matches(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
@@ -416,15 +478,37 @@ async fn create_resource_matches(manager: &SchemaManager<'_>) -> Result<(), DbEr
                 .col(timestamp("created_at"))
                 .col(timestamp("updated_at"))
                 .foreign_key(&mut foreign_key("resource_matches", "owner_id", "members"))
-                .foreign_key(&mut foreign_key("resource_matches", "counterpart_id", "members"))
+                .foreign_key(&mut foreign_key(
+                    "resource_matches",
+                    "counterpart_id",
+                    "members",
+                ))
                 .foreign_key(&mut foreign_key("resource_matches", "lead_id", "ckb_leads"))
                 .to_owned(),
         )
         .await?;
     create_index(manager, "resource_matches", &["created_at", "id"], false).await?;
-    create_index(manager, "resource_matches", &["direction", "status", "created_at"], false).await?;
-    create_index(manager, "resource_matches", &["status", "created_at"], false).await?;
-    create_index(manager, "resource_matches", &["owner_id", "created_at"], false).await?;
+    create_index(
+        manager,
+        "resource_matches",
+        &["direction", "status", "created_at"],
+        false,
+    )
+    .await?;
+    create_index(
+        manager,
+        "resource_matches",
+        &["status", "created_at"],
+        false,
+    )
+    .await?;
+    create_index(
+        manager,
+        "resource_matches",
+        &["owner_id", "created_at"],
+        false,
+    )
+    .await?;
     create_index(manager, "resource_matches", &["counterpart_id"], false).await
 }
 
@@ -470,13 +554,27 @@ async fn create_team_recruits(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
                         .on_delete(ForeignKeyAction::Cascade)
                         .to_owned(),
                 )
-                .foreign_key(&mut foreign_key("team_applications", "member_id", "members"))
-                .foreign_key(&mut foreign_key("team_applications", "lead_id", "ckb_leads"))
+                .foreign_key(&mut foreign_key(
+                    "team_applications",
+                    "member_id",
+                    "members",
+                ))
+                .foreign_key(&mut foreign_key(
+                    "team_applications",
+                    "lead_id",
+                    "ckb_leads",
+                ))
                 .to_owned(),
         )
         .await?;
     // One application per member and recruitment; also the recruitment's application list.
-    create_index(manager, "team_applications", &["recruit_id", "member_id"], true).await?;
+    create_index(
+        manager,
+        "team_applications",
+        &["recruit_id", "member_id"],
+        true,
+    )
+    .await?;
     create_index(manager, "team_applications", &["member_id"], false).await
 }
 
@@ -488,7 +586,11 @@ async fn create_api_tokens(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(id())
                 .col(text("name"))
                 .col(label("role"))
-                .col(ColumnDef::new(Alias::new("token_hash")).string_len(64).not_null())
+                .col(
+                    ColumnDef::new(Alias::new("token_hash"))
+                        .string_len(64)
+                        .not_null(),
+                )
                 .col(timestamp("created_at"))
                 .col(optional_timestamp("revoked_at"))
                 .col(optional_timestamp("last_used_at"))

@@ -68,12 +68,21 @@ fn filtered(filter: &BookingFilter) -> Select<mentor_booking::Entity> {
         select = select.filter(mentor_booking::Column::SlotStart.lt(to));
     }
     if let Some(keyword) = filter.keyword.as_deref() {
-        select = select.filter(like_lower(mentor_booking::Column::Topic, &contains_pattern(keyword)));
+        select = select.filter(like_lower(
+            mentor_booking::Column::Topic,
+            &contains_pattern(keyword),
+        ));
     }
     select
 }
 
-pub async fn list(db: &impl ConnectionTrait, filter: &BookingFilter, order: BookingOrder, first: Option<i32>, after: Option<&str>) -> Result<Page<mentor_booking::Model>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &BookingFilter,
+    order: BookingOrder,
+    first: Option<i32>,
+    after: Option<&str>,
+) -> Result<Page<mentor_booking::Model>> {
     let by_created = order == BookingOrder::CreatedNewestFirst;
     let (column, descending) = match order {
         BookingOrder::CreatedNewestFirst => (mentor_booking::Column::CreatedAt, true),
@@ -85,7 +94,11 @@ pub async fn list(db: &impl ConnectionTrait, filter: &BookingFilter, order: Book
         .all(db)
         .await?;
     Ok(into_page(rows, &page, |b| Cursor {
-        at: if by_created { b.created_at } else { b.slot_start },
+        at: if by_created {
+            b.created_at
+        } else {
+            b.slot_start
+        },
         id: b.id,
     }))
 }
@@ -109,12 +122,19 @@ pub struct CreatedBooking {
 
 /// Books a mentor's slot. The slot may not overlap a PENDING or CONFIRMED booking of the same
 /// mentor.
-pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), new: NewBooking, request_id: Option<String>) -> Result<CreatedBooking> {
+pub async fn create(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    new: NewBooking,
+    request_id: Option<String>,
+) -> Result<CreatedBooking> {
     let txn = db.begin().await?;
     // Touching the mentor's row first serializes bookings of one mentor, so two members
     // cannot both take the same slot.
     let touched = member::Entity::update_many()
-        .col_expr(member::Column::UpdatedAt, Expr::col(member::Column::UpdatedAt).into())
+        .col_expr(
+            member::Column::UpdatedAt,
+            Expr::col(member::Column::UpdatedAt).into(),
+        )
         .filter(member::Column::Id.eq(new.mentor_id))
         .exec(&txn)
         .await?;
@@ -124,7 +144,10 @@ pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), new: NewBook
     let booker = members::find(&txn, new.member_id).await?;
     let overlapping = mentor_booking::Entity::find()
         .filter(mentor_booking::Column::MentorId.eq(new.mentor_id))
-        .filter(mentor_booking::Column::Status.is_in([BookingStatus::Pending, BookingStatus::Confirmed]))
+        .filter(
+            mentor_booking::Column::Status
+                .is_in([BookingStatus::Pending, BookingStatus::Confirmed]),
+        )
         .filter(mentor_booking::Column::SlotStart.lt(new.slot_end))
         .filter(mentor_booking::Column::SlotEnd.gt(new.slot_start))
         .one(&txn)
@@ -136,9 +159,17 @@ pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), new: NewBook
         )));
     }
 
-    let lead = match plans::for_origin(&txn, LeadOrigin::MentorBooking).await?.and_then(|plan| {
-        leads::member_lead(&booker, plan.id, LeadOrigin::MentorBooking, "找伙伴·导师预约".into(), format!("预约主题: {}", new.topic))
-    }) {
+    let lead = match plans::for_origin(&txn, LeadOrigin::MentorBooking)
+        .await?
+        .and_then(|plan| {
+            leads::member_lead(
+                &booker,
+                plan.id,
+                LeadOrigin::MentorBooking,
+                "找伙伴·导师预约".into(),
+                format!("预约主题: {}", new.topic),
+            )
+        }) {
         Some(mut lead) => {
             lead.request_id = request_id;
             Some(leads::insert_pending(&txn, lead).await?)
@@ -177,12 +208,19 @@ pub fn transition_allowed(from: BookingStatus, to: BookingStatus) -> bool {
     use BookingStatus::*;
     matches!(
         (from, to),
-        (Pending, Confirmed) | (Pending, Cancelled) | (Confirmed, Completed) | (Confirmed, Cancelled)
+        (Pending, Confirmed)
+            | (Pending, Cancelled)
+            | (Confirmed, Completed)
+            | (Confirmed, Cancelled)
     )
 }
 
 /// Moves a booking to `status`; setting the status it already has changes nothing.
-pub async fn set_status(db: &impl ConnectionTrait, id: i64, status: BookingStatus) -> Result<mentor_booking::Model> {
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    id: i64,
+    status: BookingStatus,
+) -> Result<mentor_booking::Model> {
     let booking = find(db, id).await?;
     if booking.status == status {
         return Ok(booking);
@@ -197,8 +235,14 @@ pub async fn set_status(db: &impl ConnectionTrait, id: i64, status: BookingStatu
     // The status in the WHERE clause makes a concurrent change lose cleanly instead of
     // overwriting it.
     let result = mentor_booking::Entity::update_many()
-        .col_expr(mentor_booking::Column::Status, Expr::value(status.to_value()))
-        .col_expr(mentor_booking::Column::UpdatedAt, Expr::value(crate::db::now()))
+        .col_expr(
+            mentor_booking::Column::Status,
+            Expr::value(status.to_value()),
+        )
+        .col_expr(
+            mentor_booking::Column::UpdatedAt,
+            Expr::value(crate::db::now()),
+        )
         .filter(mentor_booking::Column::Id.eq(id))
         .filter(mentor_booking::Column::Status.eq(booking.status))
         .exec(db)

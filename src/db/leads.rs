@@ -85,7 +85,10 @@ fn filtered(filter: &LeadFilter) -> Select<ckb_lead::Entity> {
         select = select.filter(ckb_lead::Column::CreatedAt.lt(to));
     }
     if let Some(keyword) = filter.keyword.as_deref() {
-        select = select.filter(like_lower(ckb_lead::Column::Name, &contains_pattern(keyword)));
+        select = select.filter(like_lower(
+            ckb_lead::Column::Name,
+            &contains_pattern(keyword),
+        ));
     }
     if let Some(token_id) = filter.submitted_by {
         select = select.filter(ckb_lead::Column::SubmittedBy.eq(token_id));
@@ -93,11 +96,23 @@ fn filtered(filter: &LeadFilter) -> Select<ckb_lead::Entity> {
     select
 }
 
-pub async fn list(db: &impl ConnectionTrait, filter: &LeadFilter, page: &PageRequest) -> Result<Page<ckb_lead::Model>> {
-    let rows = keyset(filtered(filter), ckb_lead::Column::CreatedAt, ckb_lead::Column::Id, page)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, page, |l| Cursor { at: l.created_at, id: l.id }))
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &LeadFilter,
+    page: &PageRequest,
+) -> Result<Page<ckb_lead::Model>> {
+    let rows = keyset(
+        filtered(filter),
+        ckb_lead::Column::CreatedAt,
+        ckb_lead::Column::Id,
+        page,
+    )
+    .all(db)
+    .await?;
+    Ok(into_page(rows, page, |l| Cursor {
+        at: l.created_at,
+        id: l.id,
+    }))
 }
 
 pub async fn count(db: &impl ConnectionTrait, filter: &LeadFilter) -> Result<u64> {
@@ -111,7 +126,10 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<ckb_lead::Model>
         .ok_or_else(|| GatewayError::not_found("CkbLead", id))
 }
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, ckb_lead::Model>> {
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, ckb_lead::Model>> {
     let rows = ckb_lead::Entity::find()
         .filter(ckb_lead::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -120,7 +138,11 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i6
 }
 
 /// The lead a token stored under an idempotency key, if any.
-pub async fn by_idempotency_key(db: &impl ConnectionTrait, token_id: i64, key: &str) -> Result<Option<ckb_lead::Model>> {
+pub async fn by_idempotency_key(
+    db: &impl ConnectionTrait,
+    token_id: i64,
+    key: &str,
+) -> Result<Option<ckb_lead::Model>> {
     Ok(ckb_lead::Entity::find()
         .filter(ckb_lead::Column::SubmittedBy.eq(token_id))
         .filter(ckb_lead::Column::IdempotencyKey.eq(key))
@@ -129,7 +151,12 @@ pub async fn by_idempotency_key(db: &impl ConnectionTrait, token_id: i64, key: &
 }
 
 /// The newest lead of an origin record since `since`, such as an earlier 链接卡若 press.
-pub async fn latest_of_origin(db: &impl ConnectionTrait, origin: LeadOrigin, origin_id: i64, since: DateTime<Utc>) -> Result<Option<ckb_lead::Model>> {
+pub async fn latest_of_origin(
+    db: &impl ConnectionTrait,
+    origin: LeadOrigin,
+    origin_id: i64,
+    since: DateTime<Utc>,
+) -> Result<Option<ckb_lead::Model>> {
     Ok(ckb_lead::Entity::find()
         .filter(ckb_lead::Column::Origin.eq(origin))
         .filter(ckb_lead::Column::OriginId.eq(origin_id))
@@ -178,7 +205,10 @@ pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<
 /// Sets the origin id of a lead stored before its record had an id.
 pub async fn set_origin_id(db: &impl ConnectionTrait, lead_id: i64, origin_id: i64) -> Result<()> {
     ckb_lead::Entity::update_many()
-        .col_expr(ckb_lead::Column::OriginId, sea_orm::sea_query::Expr::value(origin_id))
+        .col_expr(
+            ckb_lead::Column::OriginId,
+            sea_orm::sea_query::Expr::value(origin_id),
+        )
         .filter(ckb_lead::Column::Id.eq(lead_id))
         .exec(db)
         .await?;

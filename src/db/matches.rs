@@ -4,8 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sea_orm::{
     sea_query::{Expr, Query},
-    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, Select, Set, TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, Select, Set, TransactionTrait,
 };
 
 use super::{
@@ -63,7 +63,10 @@ fn filtered(filter: &MatchFilter) -> Select<match_record::Entity> {
         let matching_members = Query::select()
             .column(member::Column::Id)
             .from(member::Entity)
-            .and_where(like_lower(member::Column::Nickname, &contains_pattern(keyword)))
+            .and_where(like_lower(
+                member::Column::Nickname,
+                &contains_pattern(keyword),
+            ))
             .to_owned();
         select = select.filter(
             Condition::any()
@@ -92,11 +95,23 @@ fn filtered(filter: &MatchFilter) -> Select<match_record::Entity> {
     select
 }
 
-pub async fn list(db: &impl ConnectionTrait, filter: &MatchFilter, page: &PageRequest) -> Result<Page<match_record::Model>> {
-    let rows = keyset(filtered(filter), match_record::Column::MatchedAt, match_record::Column::Id, page)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, page, |m| Cursor { at: m.matched_at, id: m.id }))
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &MatchFilter,
+    page: &PageRequest,
+) -> Result<Page<match_record::Model>> {
+    let rows = keyset(
+        filtered(filter),
+        match_record::Column::MatchedAt,
+        match_record::Column::Id,
+        page,
+    )
+    .all(db)
+    .await?;
+    Ok(into_page(rows, page, |m| Cursor {
+        at: m.matched_at,
+        id: m.id,
+    }))
 }
 
 pub async fn count(db: &impl ConnectionTrait, filter: &MatchFilter) -> Result<u64> {
@@ -137,7 +152,10 @@ pub async fn record(
     // on PostgreSQL, so two concurrent matches for one requester cannot both pass the daily
     // limit below.
     let touched = member::Entity::update_many()
-        .col_expr(member::Column::UpdatedAt, Expr::col(member::Column::UpdatedAt).into())
+        .col_expr(
+            member::Column::UpdatedAt,
+            Expr::col(member::Column::UpdatedAt).into(),
+        )
         .filter(member::Column::Id.eq(requester_id))
         .exec(&txn)
         .await?;
@@ -230,7 +248,11 @@ pub async fn record(
 }
 
 /// Moves a match to `status`. A closed match stays closed.
-pub async fn set_status(db: &impl ConnectionTrait, id: i64, status: MatchStatus) -> Result<match_record::Model> {
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    id: i64,
+    status: MatchStatus,
+) -> Result<match_record::Model> {
     let record = find(db, id).await?;
     if record.status == MatchStatus::Closed && status != MatchStatus::Closed {
         return Err(GatewayError::conflict(format!(

@@ -38,7 +38,10 @@ pub struct MemberFields {
 fn filtered(filter: &MemberFilter) -> sea_orm::Select<member::Entity> {
     let mut select = member::Entity::find();
     if let Some(keyword) = filter.keyword.as_deref() {
-        select = select.filter(like_lower(member::Column::Nickname, &contains_pattern(keyword)));
+        select = select.filter(like_lower(
+            member::Column::Nickname,
+            &contains_pattern(keyword),
+        ));
     }
     if let Some(is_vip) = filter.is_vip {
         select = select.filter(member::Column::IsVip.eq(is_vip));
@@ -60,11 +63,23 @@ fn filtered(filter: &MemberFilter) -> sea_orm::Select<member::Entity> {
     select
 }
 
-pub async fn list(db: &impl ConnectionTrait, filter: &MemberFilter, page: &PageRequest) -> Result<Page<member::Model>> {
-    let rows = keyset(filtered(filter), member::Column::CreatedAt, member::Column::Id, page)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, page, |m| Cursor { at: m.created_at, id: m.id }))
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &MemberFilter,
+    page: &PageRequest,
+) -> Result<Page<member::Model>> {
+    let rows = keyset(
+        filtered(filter),
+        member::Column::CreatedAt,
+        member::Column::Id,
+        page,
+    )
+    .all(db)
+    .await?;
+    Ok(into_page(rows, page, |m| Cursor {
+        at: m.created_at,
+        id: m.id,
+    }))
 }
 
 pub async fn count(db: &impl ConnectionTrait, filter: &MemberFilter) -> Result<u64> {
@@ -89,7 +104,10 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i6
 }
 
 /// Loads the tags of members, for the DataLoader.
-pub async fn tags_by_member(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+pub async fn tags_by_member(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<String>>> {
     let rows = member_tag::Entity::find()
         .filter(member_tag::Column::MemberId.is_in(ids.iter().copied()))
         .all(db)
@@ -104,7 +122,10 @@ pub async fn tags_by_member(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Ha
     Ok(tags)
 }
 
-pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), fields: MemberFields) -> Result<member::Model> {
+pub async fn create(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    fields: MemberFields,
+) -> Result<member::Model> {
     let txn = db.begin().await?;
     let now = crate::db::now();
     let model = member::ActiveModel {
@@ -126,7 +147,11 @@ pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), fields: Memb
     Ok(model)
 }
 
-pub async fn update(db: &(impl ConnectionTrait + TransactionTrait), id: i64, fields: MemberFields) -> Result<member::Model> {
+pub async fn update(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    id: i64,
+    fields: MemberFields,
+) -> Result<member::Model> {
     let txn = db.begin().await?;
     let existing = find(&txn, id).await?;
     let mut active: member::ActiveModel = existing.into();

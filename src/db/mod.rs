@@ -35,7 +35,10 @@ impl StatementCounter {
 }
 
 /// Opens the database named by `url` and installs the statement counter.
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
     let mut db = if url.starts_with("sqlite:") {
         connect_sqlite(url, max_connections).await?
     } else {
@@ -46,9 +49,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<(Databas
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false);
-        Database::connect(options)
-            .await
-            .context("failed to connect to PostgreSQL; check DATABASE_URL and that the server is running")?
+        Database::connect(options).await.context(
+            "failed to connect to PostgreSQL; check DATABASE_URL and that the server is running",
+        )?
     };
     let counter = StatementCounter::default();
     let inner = counter.0.clone();
@@ -72,13 +75,17 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> anyhow::Result<Datab
         .max_connections(max_connections)
         .connect_with(options)
         .await
-        .context("failed to open the SQLite database; check DATABASE_URL and the folder's permissions")?;
+        .context(
+            "failed to open the SQLite database; check DATABASE_URL and the folder's permissions",
+        )?;
     Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("failed to apply migrations")
+    Migrator::up(db, None)
+        .await
+        .context("failed to apply migrations")
 }
 
 /// The names of migrations not yet applied.

@@ -6,7 +6,7 @@
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::{Expr, IntoColumnRef, SimpleExpr},
+    sea_query::{Expr, Func, IntoColumnRef, LikeExpr, SimpleExpr},
     ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
@@ -87,7 +87,11 @@ where
     E: EntityTrait,
     C: ColumnTrait + IntoColumnRef + Copy,
 {
-    let order = if page.descending { Order::Desc } else { Order::Asc };
+    let order = if page.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
     let mut select = select;
     if let Some(cursor) = page.after {
         let (past_sort, past_id): (SimpleExpr, SimpleExpr) = if page.descending {
@@ -108,7 +112,11 @@ where
 }
 
 /// Splits the rows fetched by [`keyset`] into a page.
-pub fn into_page<T>(mut rows: Vec<T>, page: &PageRequest, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
+pub fn into_page<T>(
+    mut rows: Vec<T>,
+    page: &PageRequest,
+    cursor_of: impl Fn(&T) -> Cursor,
+) -> Page<T> {
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Page {
@@ -134,10 +142,7 @@ pub fn contains_pattern(keyword: &str) -> String {
 
 /// `LOWER(column) LIKE pattern ESCAPE '\'`, case-insensitive on SQLite and PostgreSQL alike.
 pub fn like_lower(column: impl IntoColumnRef, pattern: &str) -> SimpleExpr {
-    Expr::cust_with_exprs(
-        "LOWER($1) LIKE $2 ESCAPE '\\'",
-        [Expr::col(column).into(), Expr::val(pattern.to_owned()).into()],
-    )
+    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
 }
 
 #[cfg(test)]

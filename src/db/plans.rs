@@ -41,7 +41,10 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<ckb_plan::Model>
         .ok_or_else(|| GatewayError::not_found("CkbPlan", id))
 }
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, ckb_plan::Model>> {
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, ckb_plan::Model>> {
     let rows = ckb_plan::Entity::find()
         .filter(ckb_plan::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -51,7 +54,10 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i6
 
 /// The enabled plan a lead of `origin` goes to: the enabled plan with that purpose (the oldest
 /// if several), or, for 链接卡若, the default plan.
-pub async fn for_origin(db: &impl ConnectionTrait, origin: LeadOrigin) -> Result<Option<ckb_plan::Model>> {
+pub async fn for_origin(
+    db: &impl ConnectionTrait,
+    origin: LeadOrigin,
+) -> Result<Option<ckb_plan::Model>> {
     if origin == LeadOrigin::LinkKaruo {
         if let Some(plan) = default_plan(db).await? {
             return Ok(Some(plan));
@@ -74,7 +80,10 @@ pub async fn default_plan(db: &impl ConnectionTrait) -> Result<Option<ckb_plan::
         .await?)
 }
 
-pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), fields: PlanFields) -> Result<ckb_plan::Model> {
+pub async fn create(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    fields: PlanFields,
+) -> Result<ckb_plan::Model> {
     let txn = db.begin().await?;
     let now = crate::db::now();
     let is_default = fields.is_default.unwrap_or(false);
@@ -101,7 +110,11 @@ pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), fields: Plan
     Ok(plan)
 }
 
-pub async fn update(db: &(impl ConnectionTrait + TransactionTrait), id: i64, fields: PlanFields) -> Result<ckb_plan::Model> {
+pub async fn update(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    id: i64,
+    fields: PlanFields,
+) -> Result<ckb_plan::Model> {
     let txn = db.begin().await?;
     // Write first so that SQLite takes its write lock before the read below.
     ckb_plan::Entity::update_many()

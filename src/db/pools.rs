@@ -52,16 +52,31 @@ fn filtered(filter: &PoolFilter) -> Select<partner_pool::Entity> {
         select = select.filter(partner_pool::Column::Selected.eq(selected));
     }
     if let Some(keyword) = filter.keyword.as_deref() {
-        select = select.filter(like_lower(partner_pool::Column::Name, &contains_pattern(keyword)));
+        select = select.filter(like_lower(
+            partner_pool::Column::Name,
+            &contains_pattern(keyword),
+        ));
     }
     select
 }
 
-pub async fn list(db: &impl ConnectionTrait, filter: &PoolFilter, page: &PageRequest) -> Result<Page<partner_pool::Model>> {
-    let rows = keyset(filtered(filter), partner_pool::Column::CreatedAt, partner_pool::Column::Id, page)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, page, |p| Cursor { at: p.created_at, id: p.id }))
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &PoolFilter,
+    page: &PageRequest,
+) -> Result<Page<partner_pool::Model>> {
+    let rows = keyset(
+        filtered(filter),
+        partner_pool::Column::CreatedAt,
+        partner_pool::Column::Id,
+        page,
+    )
+    .all(db)
+    .await?;
+    Ok(into_page(rows, page, |p| Cursor {
+        at: p.created_at,
+        id: p.id,
+    }))
 }
 
 pub async fn count(db: &impl ConnectionTrait, filter: &PoolFilter) -> Result<u64> {
@@ -75,7 +90,10 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<partner_pool::Mo
         .ok_or_else(|| GatewayError::not_found("PartnerPool", id))
 }
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, partner_pool::Model>> {
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, partner_pool::Model>> {
     let rows = partner_pool::Entity::find()
         .filter(partner_pool::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -84,7 +102,10 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i6
 }
 
 /// The selected pool of a kind, if any pool of that kind exists.
-pub async fn selected(db: &impl ConnectionTrait, kind: MatchKind) -> Result<Option<partner_pool::Model>> {
+pub async fn selected(
+    db: &impl ConnectionTrait,
+    kind: MatchKind,
+) -> Result<Option<partner_pool::Model>> {
     Ok(partner_pool::Entity::find()
         .filter(partner_pool::Column::Kind.eq(kind))
         .filter(partner_pool::Column::Selected.eq(true))
@@ -94,7 +115,11 @@ pub async fn selected(db: &impl ConnectionTrait, kind: MatchKind) -> Result<Opti
 
 /// Creates a pool. The first pool of a kind becomes its selected pool, so that every kind
 /// with a pool has exactly one selected.
-pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), kind: MatchKind, rules: PoolRules) -> Result<partner_pool::Model> {
+pub async fn create(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    kind: MatchKind,
+    rules: PoolRules,
+) -> Result<partner_pool::Model> {
     let txn = db.begin().await?;
     let now = crate::db::now();
     let pool = partner_pool::ActiveModel {
@@ -102,7 +127,9 @@ pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), kind: MatchK
         description: Set(rules.description),
         kind: Set(kind),
         source: Set(rules.source),
-        required_tags: Set(serde_json::to_string(&rules.required_tags).map_err(GatewayError::internal)?),
+        required_tags: Set(
+            serde_json::to_string(&rules.required_tags).map_err(GatewayError::internal)?
+        ),
         require_phone: Set(rules.require_phone),
         require_wechat: Set(rules.require_wechat),
         exclude_matched_within_days: Set(rules.exclude_matched_within_days),
@@ -128,13 +155,18 @@ pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), kind: MatchK
     Ok(pool)
 }
 
-pub async fn update(db: &(impl ConnectionTrait + TransactionTrait), id: i64, rules: PoolRules) -> Result<partner_pool::Model> {
+pub async fn update(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    id: i64,
+    rules: PoolRules,
+) -> Result<partner_pool::Model> {
     let existing = find(db, id).await?;
     let mut active: partner_pool::ActiveModel = existing.into();
     active.name = Set(rules.name);
     active.description = Set(rules.description);
     active.source = Set(rules.source);
-    active.required_tags = Set(serde_json::to_string(&rules.required_tags).map_err(GatewayError::internal)?);
+    active.required_tags =
+        Set(serde_json::to_string(&rules.required_tags).map_err(GatewayError::internal)?);
     active.require_phone = Set(rules.require_phone);
     active.require_wechat = Set(rules.require_wechat);
     active.exclude_matched_within_days = Set(rules.exclude_matched_within_days);
@@ -146,7 +178,11 @@ pub async fn update(db: &(impl ConnectionTrait + TransactionTrait), id: i64, rul
 
 /// Enables or disables a pool. The selected pool of a kind cannot be disabled, because the
 /// kind would then have no pool to match from.
-pub async fn set_enabled(db: &impl ConnectionTrait, id: i64, enabled: bool) -> Result<partner_pool::Model> {
+pub async fn set_enabled(
+    db: &impl ConnectionTrait,
+    id: i64,
+    enabled: bool,
+) -> Result<partner_pool::Model> {
     let pool = find(db, id).await?;
     if !enabled && pool.selected {
         return Err(GatewayError::conflict(format!(
@@ -162,7 +198,10 @@ pub async fn set_enabled(db: &impl ConnectionTrait, id: i64, enabled: bool) -> R
 
 /// Makes the pool the one selected pool of its kind, in one transaction. The partial unique
 /// index on `(kind) WHERE selected` rejects a second selected pool even if two admins race.
-pub async fn select(db: &(impl ConnectionTrait + TransactionTrait), id: i64) -> Result<partner_pool::Model> {
+pub async fn select(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    id: i64,
+) -> Result<partner_pool::Model> {
     let txn = db.begin().await?;
     // Writing first takes SQLite's write lock at once, so a concurrent selection waits instead
     // of failing on a stale snapshot; on PostgreSQL it locks the kind's selected row.
@@ -186,7 +225,10 @@ pub async fn select(db: &(impl ConnectionTrait + TransactionTrait), id: i64) -> 
     }
     partner_pool::Entity::update_many()
         .col_expr(partner_pool::Column::Selected, Expr::value(true))
-        .col_expr(partner_pool::Column::UpdatedAt, Expr::value(crate::db::now()))
+        .col_expr(
+            partner_pool::Column::UpdatedAt,
+            Expr::value(crate::db::now()),
+        )
         .filter(partner_pool::Column::Id.eq(id))
         .exec(&txn)
         .await?;
@@ -196,7 +238,11 @@ pub async fn select(db: &(impl ConnectionTrait + TransactionTrait), id: i64) -> 
 }
 
 /// Adds members to a MANUAL pool's list; members already on it are left as they are.
-pub async fn add_members(db: &(impl ConnectionTrait + TransactionTrait), pool_id: i64, member_ids: &[i64]) -> Result<u64> {
+pub async fn add_members(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    pool_id: i64,
+    member_ids: &[i64],
+) -> Result<u64> {
     let txn = db.begin().await?;
     let existing: Vec<i64> = partner_pool_member::Entity::find()
         .select_only()
@@ -207,15 +253,21 @@ pub async fn add_members(db: &(impl ConnectionTrait + TransactionTrait), pool_id
         .all(&txn)
         .await?;
     let now = crate::db::now();
-    let mut new_ids: Vec<i64> = member_ids.iter().copied().filter(|id| !existing.contains(id)).collect();
+    let mut new_ids: Vec<i64> = member_ids
+        .iter()
+        .copied()
+        .filter(|id| !existing.contains(id))
+        .collect();
     new_ids.sort_unstable();
     new_ids.dedup();
     let added = new_ids.len() as u64;
     if !new_ids.is_empty() {
-        partner_pool_member::Entity::insert_many(new_ids.into_iter().map(|member_id| partner_pool_member::ActiveModel {
-            pool_id: Set(pool_id),
-            member_id: Set(member_id),
-            created_at: Set(now),
+        partner_pool_member::Entity::insert_many(new_ids.into_iter().map(|member_id| {
+            partner_pool_member::ActiveModel {
+                pool_id: Set(pool_id),
+                member_id: Set(member_id),
+                created_at: Set(now),
+            }
         }))
         .exec(&txn)
         .await?;
@@ -224,7 +276,11 @@ pub async fn add_members(db: &(impl ConnectionTrait + TransactionTrait), pool_id
     Ok(added)
 }
 
-pub async fn remove_members(db: &impl ConnectionTrait, pool_id: i64, member_ids: &[i64]) -> Result<u64> {
+pub async fn remove_members(
+    db: &impl ConnectionTrait,
+    pool_id: i64,
+    member_ids: &[i64],
+) -> Result<u64> {
     let result = partner_pool_member::Entity::delete_many()
         .filter(partner_pool_member::Column::PoolId.eq(pool_id))
         .filter(partner_pool_member::Column::MemberId.is_in(member_ids.iter().copied()))
@@ -281,11 +337,23 @@ pub fn eligible(pool: &partner_pool::Model) -> Select<member::Entity> {
     select
 }
 
-pub async fn eligible_page(db: &impl ConnectionTrait, pool: &partner_pool::Model, page: &PageRequest) -> Result<Page<member::Model>> {
-    let rows = keyset(eligible(pool), member::Column::CreatedAt, member::Column::Id, page)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, page, |m| Cursor { at: m.created_at, id: m.id }))
+pub async fn eligible_page(
+    db: &impl ConnectionTrait,
+    pool: &partner_pool::Model,
+    page: &PageRequest,
+) -> Result<Page<member::Model>> {
+    let rows = keyset(
+        eligible(pool),
+        member::Column::CreatedAt,
+        member::Column::Id,
+        page,
+    )
+    .all(db)
+    .await?;
+    Ok(into_page(rows, page, |m| Cursor {
+        at: m.created_at,
+        id: m.id,
+    }))
 }
 
 pub async fn eligible_count(db: &impl ConnectionTrait, pool: &partner_pool::Model) -> Result<u64> {
@@ -294,7 +362,11 @@ pub async fn eligible_count(db: &impl ConnectionTrait, pool: &partner_pool::Mode
 
 /// Members a requester may be matched with from this pool now: eligible, not the requester,
 /// and not matched with the requester, in either direction, since `recent_since`.
-pub fn candidates(pool: &partner_pool::Model, requester_id: i64, recent_since: Option<DateTime<Utc>>) -> Select<member::Entity> {
+pub fn candidates(
+    pool: &partner_pool::Model,
+    requester_id: i64,
+    recent_since: Option<DateTime<Utc>>,
+) -> Select<member::Entity> {
     let mut select = eligible(pool).filter(member::Column::Id.ne(requester_id));
     if let Some(since) = recent_since {
         select = select
@@ -324,7 +396,11 @@ pub fn candidates(pool: &partner_pool::Model, requester_id: i64, recent_since: O
 
 /// Picks one candidate at random: a random point in the id range, then the first candidate at
 /// or after it, wrapping around. This is two index seeks instead of sorting every candidate.
-pub async fn pick_candidate(db: &impl ConnectionTrait, candidates: Select<member::Entity>, pivot: i64) -> Result<Option<member::Model>> {
+pub async fn pick_candidate(
+    db: &impl ConnectionTrait,
+    candidates: Select<member::Entity>,
+    pivot: i64,
+) -> Result<Option<member::Model>> {
     let after = candidates
         .clone()
         .filter(member::Column::Id.gte(pivot))

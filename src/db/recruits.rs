@@ -84,11 +84,23 @@ fn filtered(filter: &RecruitFilter) -> Select<team_recruit::Entity> {
     select
 }
 
-pub async fn list(db: &impl ConnectionTrait, filter: &RecruitFilter, page: &PageRequest) -> Result<Page<team_recruit::Model>> {
-    let rows = keyset(filtered(filter), team_recruit::Column::CreatedAt, team_recruit::Column::Id, page)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, page, |r| Cursor { at: r.created_at, id: r.id }))
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &RecruitFilter,
+    page: &PageRequest,
+) -> Result<Page<team_recruit::Model>> {
+    let rows = keyset(
+        filtered(filter),
+        team_recruit::Column::CreatedAt,
+        team_recruit::Column::Id,
+        page,
+    )
+    .all(db)
+    .await?;
+    Ok(into_page(rows, page, |r| Cursor {
+        at: r.created_at,
+        id: r.id,
+    }))
 }
 
 pub async fn count(db: &impl ConnectionTrait, filter: &RecruitFilter) -> Result<u64> {
@@ -102,7 +114,10 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<team_recruit::Mo
         .ok_or_else(|| GatewayError::not_found("TeamRecruit", id))
 }
 
-pub async fn find_application(db: &impl ConnectionTrait, id: i64) -> Result<team_application::Model> {
+pub async fn find_application(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<team_application::Model> {
     team_application::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -110,7 +125,10 @@ pub async fn find_application(db: &impl ConnectionTrait, id: i64) -> Result<team
 }
 
 /// Loads the applications of recruitments, oldest first, for the DataLoader.
-pub async fn applications_by_recruit(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, Vec<team_application::Model>>> {
+pub async fn applications_by_recruit(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, Vec<team_application::Model>>> {
     let rows = team_application::Entity::find()
         .filter(team_application::Column::RecruitId.is_in(ids.iter().copied()))
         .order_by_asc(team_application::Column::Id)
@@ -151,12 +169,19 @@ pub struct CreatedApplication {
 }
 
 /// Applies a member to a RECRUITING recruitment for one of its roles.
-pub async fn apply(db: &(impl ConnectionTrait + TransactionTrait), new: NewApplication, request_id: Option<String>) -> Result<CreatedApplication> {
+pub async fn apply(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    new: NewApplication,
+    request_id: Option<String>,
+) -> Result<CreatedApplication> {
     let txn = db.begin().await?;
     // Touch the recruitment first: it takes SQLite's write lock and serializes applications
     // and acceptances of one recruitment on PostgreSQL.
     let touched = team_recruit::Entity::update_many()
-        .col_expr(team_recruit::Column::UpdatedAt, Expr::col(team_recruit::Column::UpdatedAt).into())
+        .col_expr(
+            team_recruit::Column::UpdatedAt,
+            Expr::col(team_recruit::Column::UpdatedAt).into(),
+        )
         .filter(team_recruit::Column::Id.eq(new.recruit_id))
         .exec(&txn)
         .await?;
@@ -172,21 +197,36 @@ pub async fn apply(db: &(impl ConnectionTrait + TransactionTrait), new: NewAppli
         )));
     }
     if recruit.owner_id == new.member_id {
-        return Err(GatewayError::bad_input("memberId", "the owner of a recruitment cannot apply to it"));
+        return Err(GatewayError::bad_input(
+            "memberId",
+            "the owner of a recruitment cannot apply to it",
+        ));
     }
     let roles: Vec<RecruitRole> = serde_json::from_str(&recruit.roles).unwrap_or_default();
     if !roles.is_empty() && !roles.iter().any(|r| r.title == new.role) {
         let titles: Vec<&str> = roles.iter().map(|r| r.title.as_str()).collect();
         return Err(GatewayError::bad_input(
             "role",
-            format!("role {:?} is not one this recruitment looks for; choose one of: {}", new.role, titles.join(", ")),
+            format!(
+                "role {:?} is not one this recruitment looks for; choose one of: {}",
+                new.role,
+                titles.join(", ")
+            ),
         ));
     }
     let applicant: member::Model = members::find(&txn, new.member_id).await?;
 
-    let lead = match plans::for_origin(&txn, LeadOrigin::TeamRecruit).await?.and_then(|plan| {
-        leads::member_lead(&applicant, plan.id, LeadOrigin::TeamRecruit, "找伙伴·团队招募".into(), format!("申请 {} 的 {}", recruit.project_name, new.role))
-    }) {
+    let lead = match plans::for_origin(&txn, LeadOrigin::TeamRecruit)
+        .await?
+        .and_then(|plan| {
+            leads::member_lead(
+                &applicant,
+                plan.id,
+                LeadOrigin::TeamRecruit,
+                "找伙伴·团队招募".into(),
+                format!("申请 {} 的 {}", recruit.project_name, new.role),
+            )
+        }) {
         Some(mut lead) => {
             lead.request_id = request_id;
             Some(leads::insert_pending(&txn, lead).await?)
@@ -231,7 +271,11 @@ pub async fn apply(db: &(impl ConnectionTrait + TransactionTrait), new: NewAppli
 /// Moves an application to `status` and keeps the recruitment's filled places and status in
 /// step: accepting fills a place (and marks the recruitment FULL at its headcount);
 /// withdrawing an accepted application frees the place again.
-pub async fn set_application_status(db: &(impl ConnectionTrait + TransactionTrait), id: i64, status: ApplicationStatus) -> Result<team_application::Model> {
+pub async fn set_application_status(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    id: i64,
+    status: ApplicationStatus,
+) -> Result<team_application::Model> {
     use ApplicationStatus::*;
     let txn = db.begin().await?;
     let application = find_application(&txn, id).await?;
@@ -255,11 +299,17 @@ pub async fn set_application_status(db: &(impl ConnectionTrait + TransactionTrai
             // Only a RECRUITING recruitment with a free place takes the update; the condition
             // makes a concurrent acceptance of the last place fail instead of overfilling.
             let filled = team_recruit::Entity::update_many()
-                .col_expr(team_recruit::Column::FilledCount, Expr::col(team_recruit::Column::FilledCount).add(1))
+                .col_expr(
+                    team_recruit::Column::FilledCount,
+                    Expr::col(team_recruit::Column::FilledCount).add(1),
+                )
                 .col_expr(team_recruit::Column::UpdatedAt, Expr::value(now))
                 .filter(team_recruit::Column::Id.eq(application.recruit_id))
                 .filter(team_recruit::Column::Status.eq(RecruitStatus::Recruiting))
-                .filter(Expr::col(team_recruit::Column::FilledCount).lt(Expr::col(team_recruit::Column::Headcount)))
+                .filter(
+                    Expr::col(team_recruit::Column::FilledCount)
+                        .lt(Expr::col(team_recruit::Column::Headcount)),
+                )
                 .exec(&txn)
                 .await?;
             if filled.rows_affected == 0 {
@@ -273,21 +323,33 @@ pub async fn set_application_status(db: &(impl ConnectionTrait + TransactionTrai
                 )));
             }
             team_recruit::Entity::update_many()
-                .col_expr(team_recruit::Column::Status, Expr::value(RecruitStatus::Full.to_value()))
+                .col_expr(
+                    team_recruit::Column::Status,
+                    Expr::value(RecruitStatus::Full.to_value()),
+                )
                 .filter(team_recruit::Column::Id.eq(application.recruit_id))
-                .filter(Expr::col(team_recruit::Column::FilledCount).gte(Expr::col(team_recruit::Column::Headcount)))
+                .filter(
+                    Expr::col(team_recruit::Column::FilledCount)
+                        .gte(Expr::col(team_recruit::Column::Headcount)),
+                )
                 .exec(&txn)
                 .await?;
         }
         Withdrawn if application.status == Accepted => {
             team_recruit::Entity::update_many()
-                .col_expr(team_recruit::Column::FilledCount, Expr::col(team_recruit::Column::FilledCount).sub(1))
+                .col_expr(
+                    team_recruit::Column::FilledCount,
+                    Expr::col(team_recruit::Column::FilledCount).sub(1),
+                )
                 .col_expr(team_recruit::Column::UpdatedAt, Expr::value(now))
                 .filter(team_recruit::Column::Id.eq(application.recruit_id))
                 .exec(&txn)
                 .await?;
             team_recruit::Entity::update_many()
-                .col_expr(team_recruit::Column::Status, Expr::value(RecruitStatus::Recruiting.to_value()))
+                .col_expr(
+                    team_recruit::Column::Status,
+                    Expr::value(RecruitStatus::Recruiting.to_value()),
+                )
                 .filter(team_recruit::Column::Id.eq(application.recruit_id))
                 .filter(team_recruit::Column::Status.eq(RecruitStatus::Full))
                 .exec(&txn)
@@ -315,7 +377,10 @@ pub async fn close(db: &impl ConnectionTrait, id: i64) -> Result<team_recruit::M
     Ok(active.update(db).await?)
 }
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, team_recruit::Model>> {
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, team_recruit::Model>> {
     let rows = team_recruit::Entity::find()
         .filter(team_recruit::Column::Id.is_in(ids.iter().copied()))
         .all(db)

@@ -70,11 +70,23 @@ fn filtered(filter: &ResourceFilter) -> Select<resource_match::Entity> {
     select
 }
 
-pub async fn list(db: &impl ConnectionTrait, filter: &ResourceFilter, page: &PageRequest) -> Result<Page<resource_match::Model>> {
-    let rows = keyset(filtered(filter), resource_match::Column::CreatedAt, resource_match::Column::Id, page)
-        .all(db)
-        .await?;
-    Ok(into_page(rows, page, |r| Cursor { at: r.created_at, id: r.id }))
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ResourceFilter,
+    page: &PageRequest,
+) -> Result<Page<resource_match::Model>> {
+    let rows = keyset(
+        filtered(filter),
+        resource_match::Column::CreatedAt,
+        resource_match::Column::Id,
+        page,
+    )
+    .all(db)
+    .await?;
+    Ok(into_page(rows, page, |r| Cursor {
+        at: r.created_at,
+        id: r.id,
+    }))
 }
 
 pub async fn count(db: &impl ConnectionTrait, filter: &ResourceFilter) -> Result<u64> {
@@ -114,14 +126,25 @@ pub struct MatchedResource {
 
 /// Matches an OPEN entry with a counterpart and submits the counterpart's contact as a lead,
 /// since the counterpart is the member who answered the offer or need.
-pub async fn match_counterpart(db: &(impl ConnectionTrait + TransactionTrait), id: i64, counterpart_id: i64, request_id: Option<String>) -> Result<MatchedResource> {
+pub async fn match_counterpart(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    id: i64,
+    counterpart_id: i64,
+    request_id: Option<String>,
+) -> Result<MatchedResource> {
     let txn = db.begin().await?;
     let now = crate::db::now();
     // The status condition makes the update the check: only one of two concurrent matches of
     // the same entry finds it OPEN.
     let updated = resource_match::Entity::update_many()
-        .col_expr(resource_match::Column::Status, Expr::value(ResourceStatus::Matched.to_value()))
-        .col_expr(resource_match::Column::CounterpartId, Expr::value(counterpart_id))
+        .col_expr(
+            resource_match::Column::Status,
+            Expr::value(ResourceStatus::Matched.to_value()),
+        )
+        .col_expr(
+            resource_match::Column::CounterpartId,
+            Expr::value(counterpart_id),
+        )
         .col_expr(resource_match::Column::MatchedAt, Expr::value(now))
         .col_expr(resource_match::Column::UpdatedAt, Expr::value(now))
         .filter(resource_match::Column::Id.eq(id))
@@ -132,7 +155,10 @@ pub async fn match_counterpart(db: &(impl ConnectionTrait + TransactionTrait), i
     if updated.rows_affected == 0 {
         let current = find(&txn, id).await?;
         if current.owner_id == counterpart_id {
-            return Err(GatewayError::bad_input("counterpartId", "the counterpart must be another member than the owner"));
+            return Err(GatewayError::bad_input(
+                "counterpartId",
+                "the counterpart must be another member than the owner",
+            ));
         }
         return Err(GatewayError::conflict(format!(
             "resource {id} is {} and cannot be matched; only OPEN entries can",
@@ -141,9 +167,17 @@ pub async fn match_counterpart(db: &(impl ConnectionTrait + TransactionTrait), i
     }
     let counterpart = members::find(&txn, counterpart_id).await?;
     let resource = find(&txn, id).await?;
-    let lead = match plans::for_origin(&txn, LeadOrigin::ResourceMatch).await?.and_then(|plan| {
-        leads::member_lead(&counterpart, plan.id, LeadOrigin::ResourceMatch, "找伙伴·资源对接".into(), format!("对接资源: {}", resource.title))
-    }) {
+    let lead = match plans::for_origin(&txn, LeadOrigin::ResourceMatch)
+        .await?
+        .and_then(|plan| {
+            leads::member_lead(
+                &counterpart,
+                plan.id,
+                LeadOrigin::ResourceMatch,
+                "找伙伴·资源对接".into(),
+                format!("对接资源: {}", resource.title),
+            )
+        }) {
         Some(mut lead) => {
             lead.origin_id = Some(id);
             lead.request_id = request_id;

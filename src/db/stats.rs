@@ -81,15 +81,22 @@ struct KindRow {
     friends_added: Option<i64>,
 }
 
-pub async fn match_counts_by_kind(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<HashMap<MatchKind, KindCounts>> {
+pub async fn match_counts_by_kind(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<HashMap<MatchKind, KindCounts>> {
     let sql = "SELECT m.kind AS kind, COUNT(*) AS matches, COUNT(m.lead_id) AS with_lead, \
         SUM(CASE WHEN l.delivery_status IN ('CREATED', 'EXISTING') THEN 1 ELSE 0 END) AS leads_accepted, \
         SUM(CASE WHEN l.friend_status = 'PASSED' THEN 1 ELSE 0 END) AS friends_added \
         FROM match_records m LEFT JOIN ckb_leads l ON l.id = m.lead_id \
         WHERE m.matched_at >= ? GROUP BY m.kind";
-    let rows = KindRow::find_by_statement(statement(db.get_database_backend(), sql, vec![since.into()]))
-        .all(db)
-        .await?;
+    let rows = KindRow::find_by_statement(statement(
+        db.get_database_backend(),
+        sql,
+        vec![since.into()],
+    ))
+    .all(db)
+    .await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -151,13 +158,20 @@ struct LeadRow {
 }
 
 /// Lead counts since `since` for every (plan, origin) pair that has leads.
-pub async fn lead_counts(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<HashMap<(i64, LeadOrigin), LeadCounts>> {
+pub async fn lead_counts(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<HashMap<(i64, LeadOrigin), LeadCounts>> {
     let sql = "SELECT plan_id, origin, delivery_status, COUNT(*) AS leads, \
         SUM(CASE WHEN friend_status = 'PASSED' THEN 1 ELSE 0 END) AS friends_added \
         FROM ckb_leads WHERE created_at >= ? GROUP BY plan_id, origin, delivery_status";
-    let rows = LeadRow::find_by_statement(statement(db.get_database_backend(), sql, vec![since.into()]))
-        .all(db)
-        .await?;
+    let rows = LeadRow::find_by_statement(statement(
+        db.get_database_backend(),
+        sql,
+        vec![since.into()],
+    ))
+    .all(db)
+    .await?;
     let mut counts: HashMap<(i64, LeadOrigin), LeadCounts> = HashMap::new();
     for row in rows {
         let entry = counts.entry((row.plan_id, row.origin)).or_default();
@@ -198,14 +212,34 @@ mod tests {
 
     #[test]
     fn postgres_placeholders_are_numbered() {
-        let stmt = statement(DbBackend::Postgres, "a = ? AND b = ?", vec![1.into(), 2.into()]);
+        let stmt = statement(
+            DbBackend::Postgres,
+            "a = ? AND b = ?",
+            vec![1.into(), 2.into()],
+        );
         assert_eq!(stmt.sql, "a = $1 AND b = $2");
     }
 
     #[test]
     fn delivery_success_rate_ignores_pending() {
-        let counts = LeadCounts { submitted: 10, pending: 2, created: 5, existing: 1, rejected: 1, failed: 1, friends_added: 0 };
+        let counts = LeadCounts {
+            submitted: 10,
+            pending: 2,
+            created: 5,
+            existing: 1,
+            rejected: 1,
+            failed: 1,
+            friends_added: 0,
+        };
         assert_eq!(counts.delivery_success_rate(), Some(6.0 / 8.0));
-        assert_eq!(LeadCounts { submitted: 3, pending: 3, ..Default::default() }.delivery_success_rate(), None);
+        assert_eq!(
+            LeadCounts {
+                submitted: 3,
+                pending: 3,
+                ..Default::default()
+            }
+            .delivery_success_rate(),
+            None
+        );
     }
 }

@@ -35,13 +35,17 @@ impl MentorBooking {
     /// The mentor (导师), a member of the community.
     async fn mentor(&self, ctx: &Context<'_>) -> Result<Member> {
         let member = loader(ctx)?.load_one(MemberKey(self.0.mentor_id)).await?;
-        member.map(Member).ok_or_else(|| GatewayError::not_found("Member", self.0.mentor_id))
+        member
+            .map(Member)
+            .ok_or_else(|| GatewayError::not_found("Member", self.0.mentor_id))
     }
 
     /// The member who booked (预约人).
     async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
         let member = loader(ctx)?.load_one(MemberKey(self.0.member_id)).await?;
-        member.map(Member).ok_or_else(|| GatewayError::not_found("Member", self.0.member_id))
+        member
+            .map(Member)
+            .ok_or_else(|| GatewayError::not_found("Member", self.0.member_id))
     }
 
     /// What the member wants to discuss (预约主题).
@@ -69,7 +73,9 @@ impl MentorBooking {
 
     /// The CKB lead of the member who booked, if one was made.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<CkbLead>> {
-        let Some(lead_id) = self.0.lead_id else { return Ok(None) };
+        let Some(lead_id) = self.0.lead_id else {
+            return Ok(None);
+        };
         Ok(loader(ctx)?.load_one(LeadKey(lead_id)).await?.map(CkbLead))
     }
 
@@ -151,8 +157,16 @@ impl BookingsQuery {
         let (from, to) = DateRange::checked(filter.slot_start, "slotStart")?;
         let filter = BookingFilter {
             status: filter.status,
-            mentor_id: filter.mentor_id.as_ref().map(|id| validate::id("mentorId", id)).transpose()?,
-            member_id: filter.member_id.as_ref().map(|id| validate::id("memberId", id)).transpose()?,
+            mentor_id: filter
+                .mentor_id
+                .as_ref()
+                .map(|id| validate::id("mentorId", id))
+                .transpose()?,
+            member_id: filter
+                .member_id
+                .as_ref()
+                .map(|id| validate::id("memberId", id))
+                .transpose()?,
             from,
             to,
             keyword: keyword(filter.keyword)?,
@@ -174,7 +188,9 @@ impl BookingsQuery {
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn mentor_booking(&self, ctx: &Context<'_>, id: ID) -> Result<MentorBooking> {
         let id = validate::id("id", &id)?;
-        Ok(MentorBooking(db::bookings::find(&state(ctx)?.db, id).await?))
+        Ok(MentorBooking(
+            db::bookings::find(&state(ctx)?.db, id).await?,
+        ))
     }
 }
 
@@ -187,20 +203,36 @@ impl BookingsMutation {
     /// PENDING or CONFIRMED booking of the same mentor. When a plan is configured for
     /// MENTOR_BOOKING, the member's contact is submitted as a lead.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn create_mentor_booking(&self, ctx: &Context<'_>, input: CreateMentorBookingInput) -> Result<CreateMentorBookingPayload> {
+    async fn create_mentor_booking(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMentorBookingInput,
+    ) -> Result<CreateMentorBookingPayload> {
         let mentor_id = validate::id("mentorId", &input.mentor_id)?;
         let member_id = validate::id("memberId", &input.member_id)?;
         if mentor_id == member_id {
-            return Err(GatewayError::bad_input("memberId", "a member cannot book themselves as mentor"));
+            return Err(GatewayError::bad_input(
+                "memberId",
+                "a member cannot book themselves as mentor",
+            ));
         }
         if input.slot_end <= input.slot_start {
-            return Err(GatewayError::bad_input("slotEnd", "slotEnd must be after slotStart"));
+            return Err(GatewayError::bad_input(
+                "slotEnd",
+                "slotEnd must be after slotStart",
+            ));
         }
         if input.slot_end - input.slot_start > MAX_SLOT {
-            return Err(GatewayError::bad_input("slotEnd", "a booking may last at most 8 hours"));
+            return Err(GatewayError::bad_input(
+                "slotEnd",
+                "a booking may last at most 8 hours",
+            ));
         }
         if input.slot_start <= crate::db::now() {
-            return Err(GatewayError::bad_input("slotStart", "slotStart must lie in the future"));
+            return Err(GatewayError::bad_input(
+                "slotStart",
+                "slotStart must lie in the future",
+            ));
         }
         let new = NewBooking {
             mentor_id,
@@ -215,14 +247,24 @@ impl BookingsMutation {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),
             None => None,
         };
-        Ok(CreateMentorBookingPayload { mentor_booking: MentorBooking(created.booking), lead })
+        Ok(CreateMentorBookingPayload {
+            mentor_booking: MentorBooking(created.booking),
+            lead,
+        })
     }
 
     /// Moves a booking along PENDING → CONFIRMED → COMPLETED, or to CANCELLED from PENDING or
     /// CONFIRMED. Other moves, such as confirming a cancelled booking, fail with CONFLICT.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn set_mentor_booking_status(&self, ctx: &Context<'_>, id: ID, status: BookingStatus) -> Result<MentorBooking> {
+    async fn set_mentor_booking_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: BookingStatus,
+    ) -> Result<MentorBooking> {
         let id = validate::id("id", &id)?;
-        Ok(MentorBooking(db::bookings::set_status(&state(ctx)?.db, id, status).await?))
+        Ok(MentorBooking(
+            db::bookings::set_status(&state(ctx)?.db, id, status).await?,
+        ))
     }
 }

@@ -40,8 +40,13 @@ impl TotalCount {
 pub type PageConnection<N> = Connection<String, N, TotalCount>;
 
 /// Turns a page of rows into a connection of nodes.
-pub fn connection<M, N: OutputType>(page: Page<M>, to_node: impl Fn(M) -> N, total: TotalCount) -> PageConnection<N> {
-    let mut connection = Connection::with_additional_fields(page.has_previous_page, page.has_next_page, total);
+pub fn connection<M, N: OutputType>(
+    page: Page<M>,
+    to_node: impl Fn(M) -> N,
+    total: TotalCount,
+) -> PageConnection<N> {
+    let mut connection =
+        Connection::with_additional_fields(page.has_previous_page, page.has_next_page, total);
     connection.edges.extend(
         page.rows
             .into_iter()

@@ -14,13 +14,19 @@ use crate::{
 pub struct RequestId(pub String);
 
 pub fn state<'a>(ctx: &'a Context<'_>) -> Result<&'a AppState> {
-    ctx.data_opt::<AppState>()
-        .ok_or_else(|| GatewayError::internal(anyhow::anyhow!("BUG: AppState missing from the schema data")))
+    ctx.data_opt::<AppState>().ok_or_else(|| {
+        GatewayError::internal(anyhow::anyhow!(
+            "BUG: AppState missing from the schema data"
+        ))
+    })
 }
 
 pub fn loader<'a>(ctx: &'a Context<'_>) -> Result<&'a DataLoader<DbLoader>> {
-    ctx.data_opt::<DataLoader<DbLoader>>()
-        .ok_or_else(|| GatewayError::internal(anyhow::anyhow!("BUG: DataLoader missing from the request data")))
+    ctx.data_opt::<DataLoader<DbLoader>>().ok_or_else(|| {
+        GatewayError::internal(anyhow::anyhow!(
+            "BUG: DataLoader missing from the request data"
+        ))
+    })
 }
 
 pub fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {

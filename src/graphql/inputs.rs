@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use super::validate;
 use crate::error::Result;
 
+/// The two ends of a checked [`DateRange`]; `None` leaves that end open.
+pub type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A time range, `from` inclusive and `to` exclusive. Either end may be left open.
 #[derive(InputObject, Clone, Copy, Default)]
 pub struct DateRange {
@@ -15,7 +18,7 @@ pub struct DateRange {
 
 impl DateRange {
     /// Returns `(from, to)` after checking that the range is not reversed.
-    pub fn checked(range: Option<DateRange>, field: &str) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    pub fn checked(range: Option<DateRange>, field: &str) -> Result<Bounds> {
         let range = range.unwrap_or_default();
         validate::date_range(field, range.from, range.to)?;
         Ok((range.from, range.to))

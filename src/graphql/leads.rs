@@ -32,7 +32,8 @@ impl CkbLead {
     /// The plan the lead goes to.
     async fn plan(&self, ctx: &Context<'_>) -> Result<CkbPlan> {
         let plan = loader(ctx)?.load_one(PlanKey(self.0.plan_id)).await?;
-        plan.map(CkbPlan).ok_or_else(|| GatewayError::not_found("CkbPlan", self.0.plan_id))
+        plan.map(CkbPlan)
+            .ok_or_else(|| GatewayError::not_found("CkbPlan", self.0.plan_id))
     }
 
     /// What produced the lead (来源).
@@ -49,19 +50,31 @@ impl CkbLead {
     /// What CKB dedupes on (标识): the WeChat id when there is one, otherwise the phone.
     /// Masked for roles other than ADMIN.
     async fn identifier(&self, ctx: &Context<'_>) -> String {
-        if sees_personal_data(ctx) { self.0.identifier.clone() } else { mask_identifier(&self.0.identifier) }
+        if sees_personal_data(ctx) {
+            self.0.identifier.clone()
+        } else {
+            mask_identifier(&self.0.identifier)
+        }
     }
 
     /// Masked for roles other than ADMIN.
     async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
         let phone = self.0.phone.as_deref()?;
-        Some(if sees_personal_data(ctx) { phone.to_owned() } else { mask_phone(phone) })
+        Some(if sees_personal_data(ctx) {
+            phone.to_owned()
+        } else {
+            mask_phone(phone)
+        })
     }
 
     /// Masked for roles other than ADMIN.
     async fn wechat_id(&self, ctx: &Context<'_>) -> Option<String> {
         let wechat_id = self.0.wechat_id.as_deref()?;
-        Some(if sees_personal_data(ctx) { wechat_id.to_owned() } else { mask_wechat_id(wechat_id) })
+        Some(if sees_personal_data(ctx) {
+            wechat_id.to_owned()
+        } else {
+            mask_wechat_id(wechat_id)
+        })
     }
 
     /// Name sent to CKB (姓名).
@@ -89,7 +102,11 @@ impl CkbLead {
 
     /// The portrait object sent to CKB, if any.
     async fn portrait(&self) -> Option<Json<serde_json::Value>> {
-        self.0.portrait.as_deref().and_then(|p| serde_json::from_str(p).ok()).map(Json)
+        self.0
+            .portrait
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok())
+            .map(Json)
     }
 
     /// The idempotency key the integrator sent, if any.
@@ -168,8 +185,15 @@ pub struct LeadReceipt {
 impl LeadReceipt {
     /// Returns the receipt of a lead that was just stored. Without a running delivery
     /// worker the lead is returned as stored (PENDING).
-    pub async fn deliver(_ctx: &Context<'_>, lead: ckb_lead::Model, already_submitted: bool) -> Result<LeadReceipt> {
-        Ok(LeadReceipt { lead: CkbLead(lead), already_submitted })
+    pub async fn deliver(
+        _ctx: &Context<'_>,
+        lead: ckb_lead::Model,
+        already_submitted: bool,
+    ) -> Result<LeadReceipt> {
+        Ok(LeadReceipt {
+            lead: CkbLead(lead),
+            already_submitted,
+        })
     }
 }
 
@@ -210,7 +234,11 @@ impl LeadsQuery {
         let filter = filter.unwrap_or_default();
         let (from, to) = DateRange::checked(filter.created_at, "createdAt")?;
         let filter = LeadFilter {
-            plan_id: filter.plan_id.as_ref().map(|id| validate::id("planId", id)).transpose()?,
+            plan_id: filter
+                .plan_id
+                .as_ref()
+                .map(|id| validate::id("planId", id))
+                .transpose()?,
             origin: filter.origin,
             delivery_status: filter.delivery_status,
             friend_status: filter.friend_status,

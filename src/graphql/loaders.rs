@@ -57,7 +57,10 @@ impl async_graphql::dataloader::Loader<MemberKey> for DbLoader {
     type Value = member::Model;
     type Error = GatewayError;
 
-    async fn load(&self, keys: &[MemberKey]) -> Result<HashMap<MemberKey, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[MemberKey],
+    ) -> Result<HashMap<MemberKey, Self::Value>, Self::Error> {
         let rows = db::members::by_ids(&self.db, &raw(keys, |k| k.0)).await?;
         Ok(rekey(rows, MemberKey))
     }
@@ -67,7 +70,10 @@ impl async_graphql::dataloader::Loader<MemberTagsKey> for DbLoader {
     type Value = Vec<String>;
     type Error = GatewayError;
 
-    async fn load(&self, keys: &[MemberTagsKey]) -> Result<HashMap<MemberTagsKey, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[MemberTagsKey],
+    ) -> Result<HashMap<MemberTagsKey, Self::Value>, Self::Error> {
         let rows = db::members::tags_by_member(&self.db, &raw(keys, |k| k.0)).await?;
         Ok(rekey(rows, MemberTagsKey))
     }
@@ -107,7 +113,10 @@ impl async_graphql::dataloader::Loader<RecruitKey> for DbLoader {
     type Value = team_recruit::Model;
     type Error = GatewayError;
 
-    async fn load(&self, keys: &[RecruitKey]) -> Result<HashMap<RecruitKey, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[RecruitKey],
+    ) -> Result<HashMap<RecruitKey, Self::Value>, Self::Error> {
         let rows = db::recruits::by_ids(&self.db, &raw(keys, |k| k.0)).await?;
         Ok(rekey(rows, RecruitKey))
     }
@@ -117,7 +126,10 @@ impl async_graphql::dataloader::Loader<ApplicationsKey> for DbLoader {
     type Value = Vec<team_application::Model>;
     type Error = GatewayError;
 
-    async fn load(&self, keys: &[ApplicationsKey]) -> Result<HashMap<ApplicationsKey, Self::Value>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[ApplicationsKey],
+    ) -> Result<HashMap<ApplicationsKey, Self::Value>, Self::Error> {
         let rows = db::recruits::applications_by_recruit(&self.db, &raw(keys, |k| k.0)).await?;
         Ok(rekey(rows, ApplicationsKey))
     }

@@ -37,19 +37,26 @@ impl MatchRecord {
     /// The pool the partner was drawn from.
     async fn pool(&self, ctx: &Context<'_>) -> Result<PartnerPool> {
         let pool = loader(ctx)?.load_one(PoolKey(self.0.pool_id)).await?;
-        pool.map(PartnerPool).ok_or_else(|| GatewayError::not_found("PartnerPool", self.0.pool_id))
+        pool.map(PartnerPool)
+            .ok_or_else(|| GatewayError::not_found("PartnerPool", self.0.pool_id))
     }
 
     /// The member who asked for a match (发起人).
     async fn requester(&self, ctx: &Context<'_>) -> Result<Member> {
-        let member = loader(ctx)?.load_one(MemberKey(self.0.requester_id)).await?;
-        member.map(Member).ok_or_else(|| GatewayError::not_found("Member", self.0.requester_id))
+        let member = loader(ctx)?
+            .load_one(MemberKey(self.0.requester_id))
+            .await?;
+        member
+            .map(Member)
+            .ok_or_else(|| GatewayError::not_found("Member", self.0.requester_id))
     }
 
     /// The member picked for the requester (匹配对象).
     async fn partner(&self, ctx: &Context<'_>) -> Result<Member> {
         let member = loader(ctx)?.load_one(MemberKey(self.0.partner_id)).await?;
-        member.map(Member).ok_or_else(|| GatewayError::not_found("Member", self.0.partner_id))
+        member
+            .map(Member)
+            .ok_or_else(|| GatewayError::not_found("Member", self.0.partner_id))
     }
 
     async fn status(&self) -> MatchStatus {
@@ -64,14 +71,18 @@ impl MatchRecord {
     /// The CKB lead this match produced (the requester's contact), or null when no plan was
     /// configured for matches or the requester had no contact.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<CkbLead>> {
-        let Some(lead_id) = self.0.lead_id else { return Ok(None) };
+        let Some(lead_id) = self.0.lead_id else {
+            return Ok(None);
+        };
         Ok(loader(ctx)?.load_one(LeadKey(lead_id)).await?.map(CkbLead))
     }
 
     /// Whether the match led to an accepted WeChat friend request (好友已通过): its lead's
     /// friend status is PASSED.
     async fn friend_added(&self, ctx: &Context<'_>) -> Result<bool> {
-        let Some(lead_id) = self.0.lead_id else { return Ok(false) };
+        let Some(lead_id) = self.0.lead_id else {
+            return Ok(false);
+        };
         let lead = loader(ctx)?.load_one(LeadKey(lead_id)).await?;
         Ok(lead.is_some_and(|lead| lead.friend_status == Some(FriendStatus::Passed)))
     }
@@ -112,8 +123,16 @@ impl MatchRecordFilter {
         Ok(DbFilter {
             kind: self.kind,
             status: self.status,
-            pool_id: self.pool_id.as_ref().map(|id| validate::id("poolId", id)).transpose()?,
-            member_id: self.member_id.as_ref().map(|id| validate::id("memberId", id)).transpose()?,
+            pool_id: self
+                .pool_id
+                .as_ref()
+                .map(|id| validate::id("poolId", id))
+                .transpose()?,
+            member_id: self
+                .member_id
+                .as_ref()
+                .map(|id| validate::id("memberId", id))
+                .transpose()?,
             from,
             to,
             keyword: keyword(self.keyword)?,
@@ -163,7 +182,11 @@ impl MatchesQuery {
         #[graphql(default)] order_by: MatchRecordOrder,
     ) -> Result<PageConnection<MatchRecord>> {
         let state = state(ctx)?.clone();
-        let page = PageRequest::new(first, after.as_deref(), order_by == MatchRecordOrder::MatchedAtDesc)?;
+        let page = PageRequest::new(
+            first,
+            after.as_deref(),
+            order_by == MatchRecordOrder::MatchedAtDesc,
+        )?;
         let filter = filter.unwrap_or_default().checked()?;
         let rows = db::matches::list(&state.db, &filter, &page).await?;
         let total = TotalCount::new(move || {
@@ -192,22 +215,38 @@ impl MatchesMutation {
     /// plan is configured for matches, the requester's contact is submitted as a lead in the
     /// same transaction. Fails with CONFLICT when nobody is eligible.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn record_match(&self, ctx: &Context<'_>, requester_id: ID, kind: MatchKind) -> Result<RecordMatchPayload> {
+    async fn record_match(
+        &self,
+        ctx: &Context<'_>,
+        requester_id: ID,
+        kind: MatchKind,
+    ) -> Result<RecordMatchPayload> {
         let requester_id = validate::id("requesterId", &requester_id)?;
         let state = state(ctx)?;
         let day_start = state.day_start(crate::db::now(), 0);
-        let recorded = db::matches::record(&state.db, requester_id, kind, day_start, request_id(ctx)).await?;
+        let recorded =
+            db::matches::record(&state.db, requester_id, kind, day_start, request_id(ctx)).await?;
         let lead = match recorded.lead {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),
             None => None,
         };
-        Ok(RecordMatchPayload { match_record: MatchRecord(recorded.record), lead })
+        Ok(RecordMatchPayload {
+            match_record: MatchRecord(recorded.record),
+            lead,
+        })
     }
 
     /// Moves a match to another status (已联系, 已关闭). A CLOSED match stays closed.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn set_match_status(&self, ctx: &Context<'_>, id: ID, status: MatchStatus) -> Result<MatchRecord> {
+    async fn set_match_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: MatchStatus,
+    ) -> Result<MatchRecord> {
         let id = validate::id("id", &id)?;
-        Ok(MatchRecord(db::matches::set_status(&state(ctx)?.db, id, status).await?))
+        Ok(MatchRecord(
+            db::matches::set_status(&state(ctx)?.db, id, status).await?,
+        ))
     }
 }

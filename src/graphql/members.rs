@@ -34,18 +34,27 @@ impl Member {
     /// `138****0000`.
     async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
         let phone = self.0.phone.as_deref()?;
-        Some(if sees_personal_data(ctx) { phone.to_owned() } else { mask_phone(phone) })
+        Some(if sees_personal_data(ctx) {
+            phone.to_owned()
+        } else {
+            mask_phone(phone)
+        })
     }
 
     /// WeChat id (微信号). In full for ADMIN tokens only; other roles see it masked.
     async fn wechat_id(&self, ctx: &Context<'_>) -> Option<String> {
         let wechat_id = self.0.wechat_id.as_deref()?;
-        Some(if sees_personal_data(ctx) { wechat_id.to_owned() } else { mask_wechat_id(wechat_id) })
+        Some(if sees_personal_data(ctx) {
+            wechat_id.to_owned()
+        } else {
+            mask_wechat_id(wechat_id)
+        })
     }
 
     /// Whether the member has a phone number or a WeChat id, so that a lead can be made.
     async fn has_contact(&self) -> bool {
-        self.0.phone.as_deref().is_some_and(|p| !p.is_empty()) || self.0.wechat_id.as_deref().is_some_and(|w| !w.is_empty())
+        self.0.phone.as_deref().is_some_and(|p| !p.is_empty())
+            || self.0.wechat_id.as_deref().is_some_and(|w| !w.is_empty())
     }
 
     async fn avatar_url(&self) -> Option<&str> {
@@ -64,7 +73,10 @@ impl Member {
 
     /// Tags (标签) that TAGGED partner pools select on.
     async fn tags(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(loader(ctx)?.load_one(MemberTagsKey(self.0.id)).await?.unwrap_or_default())
+        Ok(loader(ctx)?
+            .load_one(MemberTagsKey(self.0.id))
+            .await?
+            .unwrap_or_default())
     }
 
     /// Whether the member is a VIP (VIP 会员), which VIP_MEMBERS pools select on.
@@ -124,8 +136,18 @@ impl MemberInput {
     fn validate(self) -> Result<db::members::MemberFields> {
         Ok(db::members::MemberFields {
             nickname: validate::text("nickname", &self.nickname, 1, 40)?,
-            phone: self.phone.as_deref().filter(|p| !p.trim().is_empty()).map(|p| validate::phone("phone", p)).transpose()?,
-            wechat_id: self.wechat_id.as_deref().filter(|w| !w.trim().is_empty()).map(|w| validate::wechat_id("wechatId", w)).transpose()?,
+            phone: self
+                .phone
+                .as_deref()
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| validate::phone("phone", p))
+                .transpose()?,
+            wechat_id: self
+                .wechat_id
+                .as_deref()
+                .filter(|w| !w.trim().is_empty())
+                .map(|w| validate::wechat_id("wechatId", w))
+                .transpose()?,
             avatar_url: validate::optional_text("avatarUrl", self.avatar_url.as_deref(), 500)?,
             city: validate::optional_text("city", self.city.as_deref(), 40)?,
             industry: validate::optional_text("industry", self.industry.as_deref(), 40)?,
@@ -189,6 +211,8 @@ impl MembersMutation {
     async fn update_member(&self, ctx: &Context<'_>, id: ID, input: MemberInput) -> Result<Member> {
         let id = validate::id("id", &id)?;
         let fields = input.validate()?;
-        Ok(Member(db::members::update(&state(ctx)?.db, id, fields).await?))
+        Ok(Member(
+            db::members::update(&state(ctx)?.db, id, fields).await?,
+        ))
     }
 }

@@ -175,7 +175,12 @@ pub struct FindPartnerOverview {
 
 /// Builds the plan statistics of a window from the grouped lead counts: a fixed number of
 /// statements whatever the number of plans.
-pub async fn plan_stats(state: &AppState, plans: Vec<ckb_plan::Model>, window: StatsWindow, since: DateTime<Utc>) -> Result<(Vec<CkbPlanStats>, LeadCounts)> {
+pub async fn plan_stats(
+    state: &AppState,
+    plans: Vec<ckb_plan::Model>,
+    window: StatsWindow,
+    since: DateTime<Utc>,
+) -> Result<(Vec<CkbPlanStats>, LeadCounts)> {
     let counts = db::stats::lead_counts(&state.db, since).await?;
     let last_leads = db::stats::last_lead_times(&state.db).await?;
     let mut all = LeadCounts::default();
@@ -186,7 +191,10 @@ pub async fn plan_stats(state: &AppState, plans: Vec<ckb_plan::Model>, window: S
         for origin in ORIGINS {
             if let Some(origin_counts) = counts.get(&(plan.id, origin)) {
                 local.add(origin_counts);
-                by_origin.push(LeadOriginStats { origin, counts: origin_counts.into() });
+                by_origin.push(LeadOriginStats {
+                    origin,
+                    counts: origin_counts.into(),
+                });
             }
         }
         all.add(&local);
@@ -234,14 +242,56 @@ impl OverviewQuery {
         let plans = db::plans::list(&state.db).await?;
         let (plans, leads) = plan_stats(state, plans, window, from).await?;
 
-        let tab = |key, label_zh, label_en, count, windowed| FindPartnerTab { key, label_zh, label_en, count, windowed };
+        let tab = |key, label_zh, label_en, count, windowed| FindPartnerTab {
+            key,
+            label_zh,
+            label_en,
+            count,
+            windowed,
+        };
         let tabs = vec![
-            tab(FindPartnerTabKey::MatchRecords, "匹配记录", "Match records", tab_counts.match_records, true),
-            tab(FindPartnerTabKey::PartnerPools, "伙伴池", "Partner pools", tab_counts.partner_pools, false),
-            tab(FindPartnerTabKey::MentorBookings, "导师预约", "Mentor bookings", tab_counts.mentor_bookings, true),
-            tab(FindPartnerTabKey::ResourceMatches, "资源对接", "Resource matching", tab_counts.resource_matches, true),
-            tab(FindPartnerTabKey::TeamRecruits, "团队招募", "Team recruitment", tab_counts.team_recruits, true),
-            tab(FindPartnerTabKey::CkbPlans, "存客宝计划", "CKB plans", tab_counts.ckb_plans, false),
+            tab(
+                FindPartnerTabKey::MatchRecords,
+                "匹配记录",
+                "Match records",
+                tab_counts.match_records,
+                true,
+            ),
+            tab(
+                FindPartnerTabKey::PartnerPools,
+                "伙伴池",
+                "Partner pools",
+                tab_counts.partner_pools,
+                false,
+            ),
+            tab(
+                FindPartnerTabKey::MentorBookings,
+                "导师预约",
+                "Mentor bookings",
+                tab_counts.mentor_bookings,
+                true,
+            ),
+            tab(
+                FindPartnerTabKey::ResourceMatches,
+                "资源对接",
+                "Resource matching",
+                tab_counts.resource_matches,
+                true,
+            ),
+            tab(
+                FindPartnerTabKey::TeamRecruits,
+                "团队招募",
+                "Team recruitment",
+                tab_counts.team_recruits,
+                true,
+            ),
+            tab(
+                FindPartnerTabKey::CkbPlans,
+                "存客宝计划",
+                "CKB plans",
+                tab_counts.ckb_plans,
+                false,
+            ),
         ];
         let matches_by_kind: Vec<MatchKindStats> = MatchKind::ALL
             .into_iter()
@@ -264,6 +314,14 @@ impl OverviewQuery {
             match_friends_added: matches_by_kind.iter().map(|k| k.friends_added).sum(),
             leads: (&leads).into(),
         };
-        Ok(FindPartnerOverview { window, since, generated_at: now, tabs, matches_by_kind, totals, plans })
+        Ok(FindPartnerOverview {
+            window,
+            since,
+            generated_at: now,
+            tabs,
+            matches_by_kind,
+            totals,
+            plans,
+        })
     }
 }

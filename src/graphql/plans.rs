@@ -109,18 +109,31 @@ pub struct UpdateCkbPlanInput {
 
 fn checked_endpoint(endpoint: &str) -> Result<String> {
     let endpoint = validate::text("endpoint", endpoint, 1, 200)?;
-    let parsed = reqwest::Url::parse(&endpoint)
-        .map_err(|_| GatewayError::bad_input("endpoint", "endpoint must be an absolute http(s) URL such as https://ckbapi.quwanzhi.com"))?;
+    let parsed = reqwest::Url::parse(&endpoint).map_err(|_| {
+        GatewayError::bad_input(
+            "endpoint",
+            "endpoint must be an absolute http(s) URL such as https://ckbapi.quwanzhi.com",
+        )
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-        return Err(GatewayError::bad_input("endpoint", "endpoint must be an absolute http(s) URL such as https://ckbapi.quwanzhi.com"));
+        return Err(GatewayError::bad_input(
+            "endpoint",
+            "endpoint must be an absolute http(s) URL such as https://ckbapi.quwanzhi.com",
+        ));
     }
     Ok(endpoint.trim_end_matches('/').to_owned())
 }
 
 fn checked_api_key(api_key: &str) -> Result<String> {
     let api_key = api_key.trim();
-    if api_key.is_empty() || api_key.len() > 100 || api_key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(GatewayError::bad_input("apiKey", "apiKey must be 1 to 100 characters without spaces, as CKB shows it"));
+    if api_key.is_empty()
+        || api_key.len() > 100
+        || api_key.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(GatewayError::bad_input(
+            "apiKey",
+            "apiKey must be 1 to 100 characters without spaces, as CKB shows it",
+        ));
     }
     Ok(api_key.to_owned())
 }
@@ -133,7 +146,11 @@ impl PlansQuery {
     /// Every CKB plan (存客宝计划), oldest first.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn ckb_plans(&self, ctx: &Context<'_>) -> Result<Vec<CkbPlan>> {
-        Ok(db::plans::list(&state(ctx)?.db).await?.into_iter().map(CkbPlan).collect())
+        Ok(db::plans::list(&state(ctx)?.db)
+            .await?
+            .into_iter()
+            .map(CkbPlan)
+            .collect())
     }
 
     /// One CKB plan by id.
@@ -151,12 +168,22 @@ pub struct PlansMutation;
 impl PlansMutation {
     /// Adds a CKB plan.
     #[graphql(guard = "RoleGuard(ADMIN)")]
-    async fn create_ckb_plan(&self, ctx: &Context<'_>, input: CreateCkbPlanInput) -> Result<CkbPlan> {
+    async fn create_ckb_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCkbPlanInput,
+    ) -> Result<CkbPlan> {
         let fields = PlanFields {
             name: Some(validate::text("name", &input.name, 1, 30)?),
             api_key: Some(checked_api_key(&input.api_key)?),
             endpoint: Some(checked_endpoint(&input.endpoint)?),
-            remote_plan_id: Some(input.remote_plan_id.as_ref().map(|id| validate::id("remotePlanId", id)).transpose()?),
+            remote_plan_id: Some(
+                input
+                    .remote_plan_id
+                    .as_ref()
+                    .map(|id| validate::id("remotePlanId", id))
+                    .transpose()?,
+            ),
             purpose: Some(input.purpose),
             content_type: Some(input.content_type),
             is_default: Some(input.is_default),
@@ -167,31 +194,61 @@ impl PlansMutation {
 
     /// Changes a CKB plan.
     #[graphql(guard = "RoleGuard(ADMIN)")]
-    async fn update_ckb_plan(&self, ctx: &Context<'_>, id: ID, input: UpdateCkbPlanInput) -> Result<CkbPlan> {
+    async fn update_ckb_plan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCkbPlanInput,
+    ) -> Result<CkbPlan> {
         let id = validate::id("id", &id)?;
         let remote_plan_id = if input.clear_remote_plan_id {
             Some(None)
         } else {
-            input.remote_plan_id.as_ref().map(|id| validate::id("remotePlanId", id)).transpose()?.map(Some)
+            input
+                .remote_plan_id
+                .as_ref()
+                .map(|id| validate::id("remotePlanId", id))
+                .transpose()?
+                .map(Some)
         };
         let fields = PlanFields {
-            name: input.name.as_deref().map(|n| validate::text("name", n, 1, 30)).transpose()?,
+            name: input
+                .name
+                .as_deref()
+                .map(|n| validate::text("name", n, 1, 30))
+                .transpose()?,
             api_key: input.api_key.as_deref().map(checked_api_key).transpose()?,
-            endpoint: input.endpoint.as_deref().map(checked_endpoint).transpose()?,
+            endpoint: input
+                .endpoint
+                .as_deref()
+                .map(checked_endpoint)
+                .transpose()?,
             remote_plan_id,
             purpose: input.purpose,
             content_type: input.content_type,
             is_default: input.is_default,
             enabled: None,
         };
-        Ok(CkbPlan(db::plans::update(&state(ctx)?.db, id, fields).await?))
+        Ok(CkbPlan(
+            db::plans::update(&state(ctx)?.db, id, fields).await?,
+        ))
     }
 
     /// Enables or disables a plan; a disabled plan receives no new leads.
     #[graphql(guard = "RoleGuard(ADMIN)")]
-    async fn set_ckb_plan_enabled(&self, ctx: &Context<'_>, id: ID, enabled: bool) -> Result<CkbPlan> {
+    async fn set_ckb_plan_enabled(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        enabled: bool,
+    ) -> Result<CkbPlan> {
         let id = validate::id("id", &id)?;
-        let fields = PlanFields { enabled: Some(enabled), ..Default::default() };
-        Ok(CkbPlan(db::plans::update(&state(ctx)?.db, id, fields).await?))
+        let fields = PlanFields {
+            enabled: Some(enabled),
+            ..Default::default()
+        };
+        Ok(CkbPlan(
+            db::plans::update(&state(ctx)?.db, id, fields).await?,
+        ))
     }
 }

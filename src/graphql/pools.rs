@@ -14,7 +14,12 @@ use super::{
 };
 use crate::{
     auth::{RoleGuard, ADMIN, ADMIN_SERVICE},
-    db::{self, entities::partner_pool, page::PageRequest, pools::{PoolFilter as DbFilter, PoolRules}},
+    db::{
+        self,
+        entities::partner_pool,
+        page::PageRequest,
+        pools::{PoolFilter as DbFilter, PoolRules},
+    },
     domain::{MatchKind, PoolSource},
     error::{GatewayError, Result},
 };
@@ -88,7 +93,9 @@ impl PartnerPool {
     /// The CKB plan that leads of this pool's matches go to; when null, the enabled plan with
     /// purpose MATCH is used.
     async fn ckb_plan(&self, ctx: &Context<'_>) -> Result<Option<CkbPlan>> {
-        let Some(plan_id) = self.0.ckb_plan_id else { return Ok(None) };
+        let Some(plan_id) = self.0.ckb_plan_id else {
+            return Ok(None);
+        };
         Ok(loader(ctx)?.load_one(PlanKey(plan_id)).await?.map(CkbPlan))
     }
 
@@ -179,20 +186,30 @@ fn checked_rules(rules: PoolRules) -> Result<PoolRules> {
     let description = validate::optional_text("description", rules.description.as_deref(), 500)?;
     let required_tags = validate::tags("requiredTags", &rules.required_tags, 10)?;
     if rules.source == PoolSource::Tagged && required_tags.is_empty() {
-        return Err(GatewayError::bad_input("requiredTags", "a TAGGED pool needs at least one required tag"));
+        return Err(GatewayError::bad_input(
+            "requiredTags",
+            "a TAGGED pool needs at least one required tag",
+        ));
     }
     Ok(PoolRules {
         name,
         description,
         required_tags,
-        exclude_matched_within_days: validate::range("excludeMatchedWithinDays", rules.exclude_matched_within_days, 0, 365)?,
+        exclude_matched_within_days: validate::range(
+            "excludeMatchedWithinDays",
+            rules.exclude_matched_within_days,
+            0,
+            365,
+        )?,
         daily_match_limit: validate::range("dailyMatchLimit", rules.daily_match_limit, 0, 1000)?,
         ..rules
     })
 }
 
 async fn checked_plan(ctx: &Context<'_>, plan_id: Option<&ID>) -> Result<Option<i64>> {
-    let Some(plan_id) = plan_id else { return Ok(None) };
+    let Some(plan_id) = plan_id else {
+        return Ok(None);
+    };
     let id = validate::id("ckbPlanId", plan_id)?;
     db::plans::find(&state(ctx)?.db, id)
         .await
@@ -243,8 +260,14 @@ impl PoolsQuery {
 
     /// The selected pool of a kind, or null when the kind has no pool yet.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn selected_partner_pool(&self, ctx: &Context<'_>, kind: MatchKind) -> Result<Option<PartnerPool>> {
-        Ok(db::pools::selected(&state(ctx)?.db, kind).await?.map(PartnerPool))
+    async fn selected_partner_pool(
+        &self,
+        ctx: &Context<'_>,
+        kind: MatchKind,
+    ) -> Result<Option<PartnerPool>> {
+        Ok(db::pools::selected(&state(ctx)?.db, kind)
+            .await?
+            .map(PartnerPool))
     }
 }
 
@@ -255,7 +278,11 @@ pub struct PoolsMutation;
 impl PoolsMutation {
     /// Creates a partner pool. The first pool of a kind becomes its selected pool.
     #[graphql(guard = "RoleGuard(ADMIN)")]
-    async fn create_partner_pool(&self, ctx: &Context<'_>, input: CreatePartnerPoolInput) -> Result<PartnerPool> {
+    async fn create_partner_pool(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePartnerPoolInput,
+    ) -> Result<PartnerPool> {
         let ckb_plan_id = checked_plan(ctx, input.ckb_plan_id.as_ref()).await?;
         let rules = checked_rules(PoolRules {
             name: input.name,
@@ -268,12 +295,19 @@ impl PoolsMutation {
             daily_match_limit: input.daily_match_limit,
             ckb_plan_id,
         })?;
-        Ok(PartnerPool(db::pools::create(&state(ctx)?.db, input.kind, rules).await?))
+        Ok(PartnerPool(
+            db::pools::create(&state(ctx)?.db, input.kind, rules).await?,
+        ))
     }
 
     /// Changes a pool's rules. Its kind cannot change.
     #[graphql(guard = "RoleGuard(ADMIN)")]
-    async fn update_partner_pool(&self, ctx: &Context<'_>, id: ID, input: UpdatePartnerPoolInput) -> Result<PartnerPool> {
+    async fn update_partner_pool(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdatePartnerPoolInput,
+    ) -> Result<PartnerPool> {
         let id = validate::id("id", &id)?;
         let db = &state(ctx)?.db;
         let current = db::pools::find(db, id).await?;
@@ -288,10 +322,14 @@ impl PoolsMutation {
             name: input.name.unwrap_or_else(|| current.name.clone()),
             description: input.description.or_else(|| current.description.clone()),
             source: input.source.unwrap_or(current.source),
-            required_tags: input.required_tags.unwrap_or_else(|| current.required_tags()),
+            required_tags: input
+                .required_tags
+                .unwrap_or_else(|| current.required_tags()),
             require_phone: input.require_phone.unwrap_or(current.require_phone),
             require_wechat: input.require_wechat.unwrap_or(current.require_wechat),
-            exclude_matched_within_days: input.exclude_matched_within_days.unwrap_or(current.exclude_matched_within_days),
+            exclude_matched_within_days: input
+                .exclude_matched_within_days
+                .unwrap_or(current.exclude_matched_within_days),
             daily_match_limit: input.daily_match_limit.unwrap_or(current.daily_match_limit),
             ckb_plan_id,
         })?;
@@ -301,9 +339,16 @@ impl PoolsMutation {
     /// Enables or disables a pool. The selected pool of a kind cannot be disabled; select
     /// another first.
     #[graphql(guard = "RoleGuard(ADMIN)")]
-    async fn set_partner_pool_enabled(&self, ctx: &Context<'_>, id: ID, enabled: bool) -> Result<PartnerPool> {
+    async fn set_partner_pool_enabled(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        enabled: bool,
+    ) -> Result<PartnerPool> {
         let id = validate::id("id", &id)?;
-        Ok(PartnerPool(db::pools::set_enabled(&state(ctx)?.db, id, enabled).await?))
+        Ok(PartnerPool(
+            db::pools::set_enabled(&state(ctx)?.db, id, enabled).await?,
+        ))
     }
 
     /// Makes this pool the one selected pool of its kind; the previously selected pool of that
@@ -316,11 +361,19 @@ impl PoolsMutation {
 
     /// Adds members to a MANUAL pool's list. Returns the pool.
     #[graphql(guard = "RoleGuard(ADMIN)")]
-    async fn add_partner_pool_members(&self, ctx: &Context<'_>, pool_id: ID, member_ids: Vec<ID>) -> Result<PartnerPool> {
+    async fn add_partner_pool_members(
+        &self,
+        ctx: &Context<'_>,
+        pool_id: ID,
+        member_ids: Vec<ID>,
+    ) -> Result<PartnerPool> {
         let pool_id = validate::id("poolId", &pool_id)?;
         let member_ids = validate::ids("memberIds", &member_ids)?;
         if member_ids.is_empty() || member_ids.len() > 500 {
-            return Err(GatewayError::bad_input("memberIds", "send 1 to 500 member ids"));
+            return Err(GatewayError::bad_input(
+                "memberIds",
+                "send 1 to 500 member ids",
+            ));
         }
         let db = &state(ctx)?.db;
         let pool = db::pools::find(db, pool_id).await?;
@@ -331,9 +384,16 @@ impl PoolsMutation {
             )));
         }
         let existing = db::members::existing_ids(db, &member_ids).await?;
-        let unknown: Vec<String> = member_ids.iter().filter(|id| !existing.contains(id)).map(i64::to_string).collect();
+        let unknown: Vec<String> = member_ids
+            .iter()
+            .filter(|id| !existing.contains(id))
+            .map(i64::to_string)
+            .collect();
         if !unknown.is_empty() {
-            return Err(GatewayError::bad_input("memberIds", format!("unknown member ids: {}", unknown.join(", "))));
+            return Err(GatewayError::bad_input(
+                "memberIds",
+                format!("unknown member ids: {}", unknown.join(", ")),
+            ));
         }
         db::pools::add_members(db, pool_id, &member_ids).await?;
         Ok(PartnerPool(db::pools::find(db, pool_id).await?))
@@ -341,7 +401,12 @@ impl PoolsMutation {
 
     /// Removes members from a MANUAL pool's list. Returns the pool.
     #[graphql(guard = "RoleGuard(ADMIN)")]
-    async fn remove_partner_pool_members(&self, ctx: &Context<'_>, pool_id: ID, member_ids: Vec<ID>) -> Result<PartnerPool> {
+    async fn remove_partner_pool_members(
+        &self,
+        ctx: &Context<'_>,
+        pool_id: ID,
+        member_ids: Vec<ID>,
+    ) -> Result<PartnerPool> {
         let pool_id = validate::id("poolId", &pool_id)?;
         let member_ids = validate::ids("memberIds", &member_ids)?;
         let db = &state(ctx)?.db;

@@ -65,7 +65,11 @@ impl TeamRecruit {
         let roles: Vec<RecruitRole> = serde_json::from_str(&self.0.roles).unwrap_or_default();
         roles
             .into_iter()
-            .map(|r| TeamRole { title: r.title, count: r.count, skills: r.skills })
+            .map(|r| TeamRole {
+                title: r.title,
+                count: r.count,
+                skills: r.skills,
+            })
             .collect()
     }
 
@@ -86,13 +90,19 @@ impl TeamRecruit {
     /// The member running the recruitment (发起人).
     async fn owner(&self, ctx: &Context<'_>) -> Result<Member> {
         let member = loader(ctx)?.load_one(MemberKey(self.0.owner_id)).await?;
-        member.map(Member).ok_or_else(|| GatewayError::not_found("Member", self.0.owner_id))
+        member
+            .map(Member)
+            .ok_or_else(|| GatewayError::not_found("Member", self.0.owner_id))
     }
 
     /// Applications to the recruitment (申请), oldest first.
     async fn applications(&self, ctx: &Context<'_>) -> Result<Vec<TeamApplication>> {
         let applications = loader(ctx)?.load_one(ApplicationsKey(self.0.id)).await?;
-        Ok(applications.unwrap_or_default().into_iter().map(TeamApplication).collect())
+        Ok(applications
+            .unwrap_or_default()
+            .into_iter()
+            .map(TeamApplication)
+            .collect())
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -115,13 +125,17 @@ impl TeamApplication {
 
     async fn recruit(&self, ctx: &Context<'_>) -> Result<TeamRecruit> {
         let recruit = loader(ctx)?.load_one(RecruitKey(self.0.recruit_id)).await?;
-        recruit.map(TeamRecruit).ok_or_else(|| GatewayError::not_found("TeamRecruit", self.0.recruit_id))
+        recruit
+            .map(TeamRecruit)
+            .ok_or_else(|| GatewayError::not_found("TeamRecruit", self.0.recruit_id))
     }
 
     /// The applicant (申请人).
     async fn member(&self, ctx: &Context<'_>) -> Result<Member> {
         let member = loader(ctx)?.load_one(MemberKey(self.0.member_id)).await?;
-        member.map(Member).ok_or_else(|| GatewayError::not_found("Member", self.0.member_id))
+        member
+            .map(Member)
+            .ok_or_else(|| GatewayError::not_found("Member", self.0.member_id))
     }
 
     /// The role applied for.
@@ -139,7 +153,9 @@ impl TeamApplication {
 
     /// The applicant's CKB lead, if one was made.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<CkbLead>> {
-        let Some(lead_id) = self.0.lead_id else { return Ok(None) };
+        let Some(lead_id) = self.0.lead_id else {
+            return Ok(None);
+        };
         Ok(loader(ctx)?.load_one(LeadKey(lead_id)).await?.map(CkbLead))
     }
 
@@ -217,7 +233,11 @@ impl RecruitsQuery {
         let (from, to) = DateRange::checked(filter.created_at, "createdAt")?;
         let filter = RecruitFilter {
             status: filter.status,
-            owner_id: filter.owner_id.as_ref().map(|id| validate::id("ownerId", id)).transpose()?,
+            owner_id: filter
+                .owner_id
+                .as_ref()
+                .map(|id| validate::id("ownerId", id))
+                .transpose()?,
             stage: filter.stage.filter(|s| !s.trim().is_empty()),
             from,
             to,
@@ -242,7 +262,9 @@ impl RecruitsQuery {
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn team_application(&self, ctx: &Context<'_>, id: ID) -> Result<TeamApplication> {
         let id = validate::id("id", &id)?;
-        Ok(TeamApplication(db::recruits::find_application(&state(ctx)?.db, id).await?))
+        Ok(TeamApplication(
+            db::recruits::find_application(&state(ctx)?.db, id).await?,
+        ))
     }
 }
 
@@ -254,15 +276,25 @@ impl RecruitsMutation {
     /// Posts a team recruitment (status RECRUITING). Its headcount is the sum of its roles'
     /// counts.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn create_team_recruit(&self, ctx: &Context<'_>, input: CreateTeamRecruitInput) -> Result<TeamRecruit> {
+    async fn create_team_recruit(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTeamRecruitInput,
+    ) -> Result<TeamRecruit> {
         if input.roles.is_empty() || input.roles.len() > 10 {
-            return Err(GatewayError::bad_input("roles", "a recruitment needs 1 to 10 roles"));
+            return Err(GatewayError::bad_input(
+                "roles",
+                "a recruitment needs 1 to 10 roles",
+            ));
         }
         let mut roles = Vec::with_capacity(input.roles.len());
         for role in &input.roles {
             let title = validate::text("roles.title", &role.title, 1, 30)?;
             if roles.iter().any(|r: &RecruitRole| r.title == title) {
-                return Err(GatewayError::bad_input("roles.title", format!("role {title:?} appears twice")));
+                return Err(GatewayError::bad_input(
+                    "roles.title",
+                    format!("role {title:?} appears twice"),
+                ));
             }
             roles.push(RecruitRole {
                 title,
@@ -277,14 +309,20 @@ impl RecruitsMutation {
             roles,
             owner_id: validate::id("ownerId", &input.owner_id)?,
         };
-        Ok(TeamRecruit(db::recruits::create(&state(ctx)?.db, new).await?))
+        Ok(TeamRecruit(
+            db::recruits::create(&state(ctx)?.db, new).await?,
+        ))
     }
 
     /// Applies a member to a RECRUITING recruitment. Fails with CONFLICT when the recruitment
     /// is FULL or CLOSED or the member already applied. When a plan is configured for
     /// TEAM_RECRUIT, the applicant's contact is submitted as a lead.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn apply_to_team_recruit(&self, ctx: &Context<'_>, input: ApplyToTeamRecruitInput) -> Result<ApplyToTeamRecruitPayload> {
+    async fn apply_to_team_recruit(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplyToTeamRecruitInput,
+    ) -> Result<ApplyToTeamRecruitPayload> {
         let new = NewApplication {
             recruit_id: validate::id("recruitId", &input.recruit_id)?,
             member_id: validate::id("memberId", &input.member_id)?,
@@ -296,16 +334,26 @@ impl RecruitsMutation {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),
             None => None,
         };
-        Ok(ApplyToTeamRecruitPayload { application: TeamApplication(created.application), lead })
+        Ok(ApplyToTeamRecruitPayload {
+            application: TeamApplication(created.application),
+            lead,
+        })
     }
 
     /// Moves an application: PENDING → ACCEPTED, REJECTED or WITHDRAWN, or ACCEPTED →
     /// WITHDRAWN. Accepting fills a place and marks the recruitment FULL at its headcount;
     /// withdrawing an accepted application frees the place.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn set_team_application_status(&self, ctx: &Context<'_>, id: ID, status: ApplicationStatus) -> Result<TeamApplication> {
+    async fn set_team_application_status(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        status: ApplicationStatus,
+    ) -> Result<TeamApplication> {
         let id = validate::id("id", &id)?;
-        Ok(TeamApplication(db::recruits::set_application_status(&state(ctx)?.db, id, status).await?))
+        Ok(TeamApplication(
+            db::recruits::set_application_status(&state(ctx)?.db, id, status).await?,
+        ))
     }
 
     /// Closes a recruitment (status CLOSED); it takes no more applications.

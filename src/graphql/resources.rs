@@ -54,12 +54,16 @@ impl ResourceMatch {
     /// The member who posted the entry (发布人).
     async fn owner(&self, ctx: &Context<'_>) -> Result<Member> {
         let member = loader(ctx)?.load_one(MemberKey(self.0.owner_id)).await?;
-        member.map(Member).ok_or_else(|| GatewayError::not_found("Member", self.0.owner_id))
+        member
+            .map(Member)
+            .ok_or_else(|| GatewayError::not_found("Member", self.0.owner_id))
     }
 
     /// The member it was matched with (对接人), once MATCHED.
     async fn counterpart(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
-        let Some(id) = self.0.counterpart_id else { return Ok(None) };
+        let Some(id) = self.0.counterpart_id else {
+            return Ok(None);
+        };
         Ok(loader(ctx)?.load_one(MemberKey(id)).await?.map(Member))
     }
 
@@ -74,7 +78,9 @@ impl ResourceMatch {
 
     /// The CKB lead of the counterpart, if one was made.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<CkbLead>> {
-        let Some(lead_id) = self.0.lead_id else { return Ok(None) };
+        let Some(lead_id) = self.0.lead_id else {
+            return Ok(None);
+        };
         Ok(loader(ctx)?.load_one(LeadKey(lead_id)).await?.map(CkbLead))
     }
 
@@ -147,7 +153,11 @@ impl ResourcesQuery {
         let filter = ResourceFilter {
             direction: filter.direction,
             status: filter.status,
-            member_id: filter.member_id.as_ref().map(|id| validate::id("memberId", id)).transpose()?,
+            member_id: filter
+                .member_id
+                .as_ref()
+                .map(|id| validate::id("memberId", id))
+                .transpose()?,
             from,
             to,
             keyword: keyword(filter.keyword)?,
@@ -164,7 +174,9 @@ impl ResourcesQuery {
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn resource_match(&self, ctx: &Context<'_>, id: ID) -> Result<ResourceMatch> {
         let id = validate::id("id", &id)?;
-        Ok(ResourceMatch(db::resources::find(&state(ctx)?.db, id).await?))
+        Ok(ResourceMatch(
+            db::resources::find(&state(ctx)?.db, id).await?,
+        ))
     }
 }
 
@@ -175,7 +187,11 @@ pub struct ResourcesMutation;
 impl ResourcesMutation {
     /// Posts a resource offer or need (status OPEN).
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn create_resource_match(&self, ctx: &Context<'_>, input: CreateResourceMatchInput) -> Result<ResourceMatch> {
+    async fn create_resource_match(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateResourceMatchInput,
+    ) -> Result<ResourceMatch> {
         let new = NewResource {
             direction: input.direction,
             title: validate::text("title", &input.title, 1, 60)?,
@@ -183,28 +199,42 @@ impl ResourcesMutation {
             tags: validate::tags("tags", &input.tags, 10)?,
             owner_id: validate::id("ownerId", &input.owner_id)?,
         };
-        Ok(ResourceMatch(db::resources::create(&state(ctx)?.db, new).await?))
+        Ok(ResourceMatch(
+            db::resources::create(&state(ctx)?.db, new).await?,
+        ))
     }
 
     /// Matches an OPEN entry with a counterpart (status MATCHED). When a plan is configured for
     /// RESOURCE_MATCH, the counterpart's contact is submitted as a lead. Fails with CONFLICT
     /// when the entry is not OPEN.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
-    async fn match_resource(&self, ctx: &Context<'_>, id: ID, counterpart_id: ID) -> Result<MatchResourcePayload> {
+    async fn match_resource(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        counterpart_id: ID,
+    ) -> Result<MatchResourcePayload> {
         let id = validate::id("id", &id)?;
         let counterpart_id = validate::id("counterpartId", &counterpart_id)?;
-        let matched = db::resources::match_counterpart(&state(ctx)?.db, id, counterpart_id, request_id(ctx)).await?;
+        let matched =
+            db::resources::match_counterpart(&state(ctx)?.db, id, counterpart_id, request_id(ctx))
+                .await?;
         let lead = match matched.lead {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),
             None => None,
         };
-        Ok(MatchResourcePayload { resource_match: ResourceMatch(matched.resource), lead })
+        Ok(MatchResourcePayload {
+            resource_match: ResourceMatch(matched.resource),
+            lead,
+        })
     }
 
     /// Closes an entry (status CLOSED).
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn close_resource_match(&self, ctx: &Context<'_>, id: ID) -> Result<ResourceMatch> {
         let id = validate::id("id", &id)?;
-        Ok(ResourceMatch(db::resources::close(&state(ctx)?.db, id).await?))
+        Ok(ResourceMatch(
+            db::resources::close(&state(ctx)?.db, id).await?,
+        ))
     }
 }

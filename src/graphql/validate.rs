@@ -7,10 +7,15 @@ use crate::error::{GatewayError, Result};
 
 /// Parses a GraphQL `ID` argument into a row id.
 pub fn id(field: &str, id: &ID) -> Result<i64> {
-    id.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| GatewayError::bad_input(field, format!("{field} must be a positive integer id, got {:?}", id.as_str())))
+    id.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        GatewayError::bad_input(
+            field,
+            format!(
+                "{field} must be a positive integer id, got {:?}",
+                id.as_str()
+            ),
+        )
+    })
 }
 
 /// Parses a list of ids.
@@ -25,14 +30,24 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> 
     if length < min {
         return Err(GatewayError::bad_input(
             field,
-            if min == 1 { format!("{field} must not be empty") } else { format!("{field} must have at least {min} characters, got {length}") },
+            if min == 1 {
+                format!("{field} must not be empty")
+            } else {
+                format!("{field} must have at least {min} characters, got {length}")
+            },
         ));
     }
     if length > max {
-        return Err(GatewayError::bad_input(field, format!("{field} must have at most {max} characters, got {length}")));
+        return Err(GatewayError::bad_input(
+            field,
+            format!("{field} must have at most {max} characters, got {length}"),
+        ));
     }
     if value.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(GatewayError::bad_input(field, format!("{field} must not contain control characters")));
+        return Err(GatewayError::bad_input(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -49,7 +64,13 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Opt
 /// receives tags comma-separated), duplicates removed.
 pub fn tags(field: &str, values: &[String], max_count: usize) -> Result<Vec<String>> {
     if values.len() > max_count {
-        return Err(GatewayError::bad_input(field, format!("{field} may hold at most {max_count} tags, got {}", values.len())));
+        return Err(GatewayError::bad_input(
+            field,
+            format!(
+                "{field} may hold at most {max_count} tags, got {}",
+                values.len()
+            ),
+        ));
     }
     let mut tags = Vec::with_capacity(values.len());
     for value in values {
@@ -68,13 +89,21 @@ pub fn tags(field: &str, values: &[String], max_count: usize) -> Result<Vec<Stri
 /// 3 to 9, with an optional `+86` or `86` prefix and spaces or dashes, which are removed.
 pub fn phone(field: &str, value: &str) -> Result<String> {
     let digits: String = value.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let digits = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("86").filter(|d| d.len() == 11)).unwrap_or(&digits);
+    let digits = digits
+        .strip_prefix("+86")
+        .or_else(|| digits.strip_prefix("86").filter(|d| d.len() == 11))
+        .unwrap_or(&digits);
     let valid = digits.len() == 11
         && digits.chars().all(|c| c.is_ascii_digit())
         && digits.starts_with('1')
         && matches!(digits.as_bytes()[1], b'3'..=b'9');
     if !valid {
-        return Err(GatewayError::bad_input(field, format!("{field} must be a mainland China mobile number of 11 digits such as 13800000000")));
+        return Err(GatewayError::bad_input(
+            field,
+            format!(
+                "{field} must be a mainland China mobile number of 11 digits such as 13800000000"
+            ),
+        ));
     }
     Ok(digits.to_owned())
 }
@@ -85,7 +114,9 @@ pub fn wechat_id(field: &str, value: &str) -> Result<String> {
     let value = value.trim();
     let valid = (6..=40).contains(&value.len())
         && value.starts_with(|c: char| c.is_ascii_alphabetic())
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid {
         return Err(GatewayError::bad_input(field, format!("{field} must be a WeChat id: 6 to 40 letters, digits, _ or -, starting with a letter")));
     }
@@ -93,10 +124,17 @@ pub fn wechat_id(field: &str, value: &str) -> Result<String> {
 }
 
 /// Checks that `from` is not after `to`.
-pub fn date_range(field: &str, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<()> {
+pub fn date_range(
+    field: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<()> {
     if let (Some(from), Some(to)) = (from, to) {
         if from > to {
-            return Err(GatewayError::bad_input(field, format!("{field} is reversed: from ({from}) is after to ({to}); swap them")));
+            return Err(GatewayError::bad_input(
+                field,
+                format!("{field} is reversed: from ({from}) is after to ({to}); swap them"),
+            ));
         }
     }
     Ok(())
@@ -105,7 +143,10 @@ pub fn date_range(field: &str, from: Option<DateTime<Utc>>, to: Option<DateTime<
 /// Checks that `value` lies within `min..=max`.
 pub fn range(field: &str, value: i32, min: i32, max: i32) -> Result<i32> {
     if !(min..=max).contains(&value) {
-        return Err(GatewayError::bad_input(field, format!("{field} must be between {min} and {max}, got {value}")));
+        return Err(GatewayError::bad_input(
+            field,
+            format!("{field} must be between {min} and {max}, got {value}"),
+        ));
     }
     Ok(value)
 }
@@ -123,7 +164,14 @@ mod tests {
 
     #[test]
     fn phone_rejects_other_numbers() {
-        for bad in ["12800000000", "1380000000", "138000000001", "abc", "", "02012345678"] {
+        for bad in [
+            "12800000000",
+            "1380000000",
+            "138000000001",
+            "abc",
+            "",
+            "02012345678",
+        ] {
             assert!(phone("phone", bad).is_err(), "{bad} accepted");
         }
     }
@@ -154,6 +202,9 @@ mod tests {
     #[test]
     fn tags_reject_commas_and_dedupe() {
         assert!(tags("tags", &["a,b".into()], 5).is_err());
-        assert_eq!(tags("tags", &["a".into(), "a".into()], 5).unwrap(), vec!["a".to_owned()]);
+        assert_eq!(
+            tags("tags", &["a".into(), "a".into()], 5).unwrap(),
+            vec!["a".to_owned()]
+        );
     }
 }

@@ -21,6 +21,9 @@ impl ViewerQuery {
     /// The caller's token name and role; any valid token may ask.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
         let caller = caller(ctx)?;
-        Ok(Viewer { name: caller.name.clone(), role: caller.role })
+        Ok(Viewer {
+            name: caller.name.clone(),
+            role: caller.role,
+        })
     }
 }

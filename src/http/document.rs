@@ -23,7 +23,9 @@ pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) ->
     let mut summary = DocumentSummary::default();
     let chosen = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(&operation.node),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => {
+            operations.get(name).map(|op| &op.node)
+        }
         (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
             operations.values().next().map(|op| &op.node)
         }
@@ -56,7 +58,9 @@ fn count(set: &SelectionSet, summary: &mut DocumentSummary) {
                 }
                 count(&field.node.selection_set.node, summary);
             }
-            Selection::InlineFragment(fragment) => count(&fragment.node.selection_set.node, summary),
+            Selection::InlineFragment(fragment) => {
+                count(&fragment.node.selection_set.node, summary)
+            }
             Selection::FragmentSpread(_) => {}
         }
     }
@@ -79,7 +83,10 @@ mod tests {
 
     #[test]
     fn picks_the_named_operation() {
-        let document = parse_query("query A { viewer { name } } mutation B { linkKaruo(memberId: 1) { lead { id } } }").unwrap();
+        let document = parse_query(
+            "query A { viewer { name } } mutation B { linkKaruo(memberId: 1) { lead { id } } }",
+        )
+        .unwrap();
         let summary = summarize(&document, Some("B"));
         assert_eq!(summary.operation, Some(OperationType::Mutation));
         assert_eq!(summary.root_fields, vec!["linkKaruo".to_owned()]);

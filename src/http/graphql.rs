@@ -62,7 +62,9 @@ pub enum MediaType {
 impl MediaType {
     fn content_type(self) -> HeaderValue {
         match self {
-            MediaType::GraphqlResponseJson => HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+            MediaType::GraphqlResponseJson => {
+                HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
+            }
             MediaType::Json => HeaderValue::from_static("application/json; charset=utf-8"),
         }
     }
@@ -79,7 +81,11 @@ pub fn negotiate(accept: Option<&HeaderValue>) -> Option<MediaType> {
     let mut best: Option<(f32, u8, MediaType)> = None;
     for part in accept.split(',') {
         let mut pieces = part.split(';');
-        let range = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let range = pieces
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         let mut quality = 1.0f32;
         for parameter in pieces {
             if let Some((name, value)) = parameter.split_once('=') {
@@ -124,7 +130,12 @@ struct Refusal {
 
 impl Refusal {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Refusal { status, code, message: message.into(), headers: Vec::new() }
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+            headers: Vec::new(),
+        }
     }
 
     fn bad_request(message: impl Into<String>) -> Self {
@@ -142,7 +153,12 @@ impl Refusal {
             extensions["requestId"] = json!(request_id.0);
         }
         let body = json!({ "errors": [{ "message": self.message, "extensions": extensions }] });
-        let mut response = (self.status, [(header::CONTENT_TYPE, media.content_type())], body.to_string()).into_response();
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, media.content_type())],
+            body.to_string(),
+        )
+            .into_response();
         for (name, value) in self.headers {
             response.headers_mut().insert(name, value);
         }
@@ -185,8 +201,10 @@ pub async fn post(
         }
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Refusal::bad_request("request body is missing; send a JSON object with a `query` string")
-            .into_response(media, &request_id, log);
+        return Refusal::bad_request(
+            "request body is missing; send a JSON object with a `query` string",
+        )
+        .into_response(media, &request_id, log);
     }
     let body: Value = match serde_json::from_slice(&bytes) {
         Ok(body) => body,
@@ -199,7 +217,9 @@ pub async fn post(
     match body {
         Value::Array(items) => run_batch(&endpoint, &caller, &request_id, media, items, log).await,
         Value::Object(map) => match parse_params(map) {
-            Ok(params) => run_single(&endpoint, &caller, &request_id, media, params, false, log).await,
+            Ok(params) => {
+                run_single(&endpoint, &caller, &request_id, media, params, false, log).await
+            }
             Err(message) => Refusal::bad_request(message).into_response(media, &request_id, log),
         },
         _ => Refusal::bad_request("request body must be a JSON object with a `query` string")
@@ -226,7 +246,9 @@ pub async fn get(
     log.token = Some(caller.name.clone());
     let params = match parse_query_string(raw.as_deref().unwrap_or_default()) {
         Ok(params) => params,
-        Err(message) => return Refusal::bad_request(message).into_response(media, &request_id, log),
+        Err(message) => {
+            return Refusal::bad_request(message).into_response(media, &request_id, log)
+        }
     };
     run_single(&endpoint, &caller, &request_id, media, params, true, log).await
 }
@@ -261,17 +283,24 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Err(unsupported("Content-Type is missing"));
     };
-    let value = value.to_str().map_err(|_| unsupported("Content-Type is not readable"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unsupported("Content-Type is not readable"))?;
     let mut parts = value.split(';');
     let essence = parts.next().unwrap_or_default().trim();
     if !essence.eq_ignore_ascii_case(APPLICATION_JSON) {
-        return Err(unsupported(&format!("Content-Type {essence:?} is not supported")));
+        return Err(unsupported(&format!(
+            "Content-Type {essence:?} is not supported"
+        )));
     }
     for parameter in parts {
         if let Some((name, charset)) = parameter.split_once('=') {
             let charset = charset.trim().trim_matches('"');
-            if name.trim().eq_ignore_ascii_case("charset") && !charset.eq_ignore_ascii_case("utf-8") {
-                return Err(unsupported(&format!("charset {charset:?} is not supported, only utf-8")));
+            if name.trim().eq_ignore_ascii_case("charset") && !charset.eq_ignore_ascii_case("utf-8")
+            {
+                return Err(unsupported(&format!(
+                    "charset {charset:?} is not supported, only utf-8"
+                )));
             }
         }
     }
@@ -279,17 +308,25 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 async fn authenticate(endpoint: &GraphqlEndpoint, headers: &HeaderMap) -> Result<Caller, Refusal> {
-    let header_value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let header_value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let result = match auth::bearer_token(header_value) {
         Ok(token) => auth::authenticate(&endpoint.state.db, token).await,
         Err(error) => Err(error),
     };
     result.map_err(|error| match error {
-        GatewayError::Unauthenticated(message) => Refusal::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
-            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
+        GatewayError::Unauthenticated(message) => {
+            Refusal::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+                .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+        }
         other => {
             tracing::error!(error = ?other, "token lookup failed");
-            Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", INTERNAL_MESSAGE)
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                INTERNAL_MESSAGE,
+            )
         }
     })
 }
@@ -299,7 +336,11 @@ async fn authenticate(endpoint: &GraphqlEndpoint, headers: &HeaderMap) -> Result
 fn parse_params(mut map: Map<String, Value>) -> Result<Params, String> {
     let query = match map.remove("query") {
         Some(Value::String(query)) => query,
-        None | Some(Value::Null) => return Err("the `query` parameter is missing; send the GraphQL document as a string".into()),
+        None | Some(Value::Null) => {
+            return Err(
+                "the `query` parameter is missing; send the GraphQL document as a string".into(),
+            )
+        }
         Some(_) => return Err("the `query` parameter must be a string".into()),
     };
     let operation_name = match map.remove("operationName") {
@@ -316,7 +357,11 @@ fn parse_params(mut map: Map<String, Value>) -> Result<Params, String> {
         Some(Value::Object(_)) | None | Some(Value::Null) => {}
         Some(_) => return Err("the `extensions` parameter must be a JSON object or null".into()),
     }
-    Ok(Params { query, operation_name, variables })
+    Ok(Params {
+        query,
+        operation_name,
+        variables,
+    })
 }
 
 /// Reads the parameters of a GET request; `variables` and `extensions` are JSON-encoded.
@@ -354,7 +399,12 @@ async fn run_single(
                 log.operation = outcome.root_fields.first().cloned();
             }
             log.error_codes = outcome.error_codes();
-            let mut response = (status, [(header::CONTENT_TYPE, media.content_type())], outcome.body.to_string()).into_response();
+            let mut response = (
+                status,
+                [(header::CONTENT_TYPE, media.content_type())],
+                outcome.body.to_string(),
+            )
+                .into_response();
             response.extensions_mut().insert(log);
             response
         }
@@ -372,12 +422,17 @@ async fn run_batch(
 ) -> Response {
     let max = endpoint.state.settings.limits.max_batch;
     if max == 0 {
-        return Refusal::bad_request("batched requests are turned off; send one operation per request")
-            .into_response(media, request_id, log);
+        return Refusal::bad_request(
+            "batched requests are turned off; send one operation per request",
+        )
+        .into_response(media, request_id, log);
     }
     if items.is_empty() || items.len() > max {
-        return Refusal::bad_request(format!("a batch must hold 1 to {max} operations, got {}", items.len()))
-            .into_response(media, request_id, log);
+        return Refusal::bad_request(format!(
+            "a batch must hold 1 to {max} operations, got {}",
+            items.len()
+        ))
+        .into_response(media, request_id, log);
     }
     let mut bodies = Vec::with_capacity(items.len());
     for item in items {
@@ -385,16 +440,27 @@ async fn run_batch(
             Value::Object(map) => match parse_params(map) {
                 Ok(params) => match execute(endpoint, caller, request_id, params, false).await {
                     Ok(outcome) => outcome.body,
-                    Err(refusal) => json!({ "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }] }),
+                    Err(refusal) => {
+                        json!({ "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }] })
+                    }
                 },
-                Err(message) => json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] }),
+                Err(message) => {
+                    json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] })
+                }
             },
-            _ => json!({ "errors": [{ "message": "each batch item must be a JSON object", "extensions": { "code": "BAD_USER_INPUT" } }] }),
+            _ => {
+                json!({ "errors": [{ "message": "each batch item must be a JSON object", "extensions": { "code": "BAD_USER_INPUT" } }] })
+            }
         };
         bodies.push(body);
     }
     log.operation = Some("batch".into());
-    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, media.content_type())], Value::Array(bodies).to_string()).into_response();
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, media.content_type())],
+        Value::Array(bodies).to_string(),
+    )
+        .into_response();
     response.extensions_mut().insert(log);
     response
 }
@@ -409,10 +475,16 @@ struct Outcome {
 
 impl Outcome {
     fn error_codes(&self) -> Vec<String> {
-        let Some(errors) = self.body.get("errors").and_then(Value::as_array) else { return Vec::new() };
+        let Some(errors) = self.body.get("errors").and_then(Value::as_array) else {
+            return Vec::new();
+        };
         errors
             .iter()
-            .filter_map(|e| e.pointer("/extensions/code").and_then(Value::as_str).map(str::to_owned))
+            .filter_map(|e| {
+                e.pointer("/extensions/code")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .collect()
     }
 }
@@ -425,7 +497,13 @@ fn request_error(message: impl Into<String>) -> Outcome {
     }
 }
 
-async fn execute(endpoint: &GraphqlEndpoint, caller: &Caller, request_id: &RequestId, params: Params, over_get: bool) -> Result<Outcome, Refusal> {
+async fn execute(
+    endpoint: &GraphqlEndpoint,
+    caller: &Caller,
+    request_id: &RequestId,
+    params: Params,
+    over_get: bool,
+) -> Result<Outcome, Refusal> {
     let limits = &endpoint.state.settings.limits;
     if params.query.len() > limits.max_document_bytes {
         return Ok(request_error(format!(
@@ -448,32 +526,51 @@ async fn execute(endpoint: &GraphqlEndpoint, caller: &Caller, request_id: &Reque
         Err(error) => return Ok(error_outcome(vec![error], true, request_id)),
     };
     if over_get && summary.operation == Some(OperationType::Mutation) {
-        return Err(Refusal::new(StatusCode::METHOD_NOT_ALLOWED, "BAD_USER_INPUT", "mutations must be sent with POST")
-            .with_header(header::ALLOW, HeaderValue::from_static("POST")));
+        return Err(Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_USER_INPUT",
+            "mutations must be sent with POST",
+        )
+        .with_header(header::ALLOW, HeaderValue::from_static("POST")));
     }
     if summary.operation == Some(OperationType::Subscription) {
         return Ok(request_error("subscriptions are not supported"));
     }
     if summary.aliases > limits.max_aliases {
-        return Ok(request_error(format!("the document uses {} aliases, more than the limit of {}", summary.aliases, limits.max_aliases)));
+        return Ok(request_error(format!(
+            "the document uses {} aliases, more than the limit of {}",
+            summary.aliases, limits.max_aliases
+        )));
     }
     if summary.fields > limits.max_fields {
-        return Ok(request_error(format!("the document selects {} fields, more than the limit of {}", summary.fields, limits.max_fields)));
+        return Ok(request_error(format!(
+            "the document selects {} fields, more than the limit of {}",
+            summary.fields, limits.max_fields
+        )));
     }
 
     let kind = match summary.operation {
-        Some(OperationType::Mutation) if summary.root_fields.iter().any(|f| f == "submitLead" || f == "linkKaruo") => OperationKind::Lead,
+        Some(OperationType::Mutation)
+            if summary
+                .root_fields
+                .iter()
+                .any(|f| f == "submitLead" || f == "linkKaruo") =>
+        {
+            OperationKind::Lead
+        }
         Some(OperationType::Mutation) => OperationKind::Write,
         _ => OperationKind::Read,
     };
     if let Err(wait) = endpoint.limiter.check(caller.token_id, kind, 1) {
         let seconds = wait.max(Duration::from_secs(1)).as_secs_f64().ceil() as u64;
-        let error = GatewayError::RateLimited { retry_after_secs: seconds };
-        return Err(Refusal::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", format!(
-            "{} ({} operations)",
-            error.client_message(),
-            kind.as_str()
-        ))
+        let error = GatewayError::RateLimited {
+            retry_after_secs: seconds,
+        };
+        return Err(Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!("{} ({} operations)", error.client_message(), kind.as_str()),
+        )
         .with_header(header::RETRY_AFTER, HeaderValue::from(seconds)));
     }
 
@@ -486,7 +583,10 @@ async fn execute(endpoint: &GraphqlEndpoint, caller: &Caller, request_id: &Reque
     let request = request
         .data(caller.clone())
         .data(request_id.clone())
-        .data(DataLoader::new(DbLoader::new(endpoint.state.db.clone()), tokio::spawn));
+        .data(DataLoader::new(
+            DbLoader::new(endpoint.state.db.clone()),
+            tokio::spawn,
+        ));
     let response = schema.execute(request).await;
 
     let request_failed = response.data == GqlValue::Null
@@ -507,7 +607,9 @@ fn error_outcome(errors: Vec<ServerError>, request_error: bool, request_id: &Req
     let errors: Vec<Value> = errors
         .into_iter()
         .map(|mut error| {
-            let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+            let extensions = error
+                .extensions
+                .get_or_insert_with(ErrorExtensionValues::default);
             if extensions.get("code").is_none() {
                 extensions.set("code", "BAD_USER_INPUT");
             }
@@ -517,8 +619,16 @@ fn error_outcome(errors: Vec<ServerError>, request_error: bool, request_id: &Req
             serde_json::to_value(&error).unwrap_or(Value::Null)
         })
         .collect();
-    let body = if errors.is_empty() { json!({}) } else { json!({ "errors": errors }) };
-    Outcome { body, request_error, root_fields: Vec::new() }
+    let body = if errors.is_empty() {
+        json!({})
+    } else {
+        json!({ "errors": errors })
+    };
+    Outcome {
+        body,
+        request_error,
+        root_fields: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -532,11 +642,20 @@ mod tests {
     #[test]
     fn negotiation_follows_accept() {
         assert_eq!(negotiate(None), Some(MediaType::Json));
-        assert_eq!(accept("application/graphql-response+json"), Some(MediaType::GraphqlResponseJson));
+        assert_eq!(
+            accept("application/graphql-response+json"),
+            Some(MediaType::GraphqlResponseJson)
+        );
         assert_eq!(accept("application/json"), Some(MediaType::Json));
         assert_eq!(accept("*/*"), Some(MediaType::Json));
-        assert_eq!(accept("application/json;q=0.5, application/graphql-response+json"), Some(MediaType::GraphqlResponseJson));
-        assert_eq!(accept("application/graphql-response+json;q=0.1, application/json"), Some(MediaType::Json));
+        assert_eq!(
+            accept("application/json;q=0.5, application/graphql-response+json"),
+            Some(MediaType::GraphqlResponseJson)
+        );
+        assert_eq!(
+            accept("application/graphql-response+json;q=0.1, application/json"),
+            Some(MediaType::Json)
+        );
         assert_eq!(accept("text/html"), None);
         assert_eq!(accept("application/json;q=0"), None);
     }
@@ -548,13 +667,17 @@ mod tests {
         assert!(parse(json!({ "query": 1 })).is_err());
         assert!(parse(json!({})).is_err());
         assert!(parse(json!({ "query": "{a}", "variables": "x" })).is_err());
-        assert!(parse(json!({ "query": "{a}", "variables": null, "operationName": null, "extensions": null })).is_ok());
+        assert!(parse(
+            json!({ "query": "{a}", "variables": null, "operationName": null, "extensions": null })
+        )
+        .is_ok());
         assert!(parse(json!({ "query": "{a}", "extensions": [1] })).is_err());
     }
 
     #[test]
     fn get_parameters_decode_json_variables() {
-        let params = parse_query_string("query=%7Bviewer%7Bname%7D%7D&variables=%7B%22a%22%3A1%7D").unwrap();
+        let params =
+            parse_query_string("query=%7Bviewer%7Bname%7D%7D&variables=%7B%22a%22%3A1%7D").unwrap();
         assert_eq!(params.query, "{viewer{name}}");
         assert_eq!(params.variables.unwrap()["a"], json!(1));
         assert!(parse_query_string("query=x&variables=notjson").is_err());

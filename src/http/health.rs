@@ -23,7 +23,13 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     };
     let (status, database) = match database {
         Ok(()) => (StatusCode::OK, json!({ "ok": true })),
-        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, json!({ "ok": false, "error": reason })),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "ok": false, "error": reason }),
+        ),
     };
-    (status, Json(json!({ "ready": status == StatusCode::OK, "database": database })))
+    (
+        status,
+        Json(json!({ "ready": status == StatusCode::OK, "database": database })),
+    )
 }

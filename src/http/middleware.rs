@@ -53,12 +53,17 @@ pub async fn trace_request(mut request: Request, next: Next) -> Response {
     let request_id = request_id_of(&request);
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    request.extensions_mut().insert(RequestTrace { request_id: request_id.clone() });
+    request.extensions_mut().insert(RequestTrace {
+        request_id: request_id.clone(),
+    });
 
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
 
-    let log = response.extensions_mut().remove::<RequestLog>().unwrap_or_default();
+    let log = response
+        .extensions_mut()
+        .remove::<RequestLog>()
+        .unwrap_or_default();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
@@ -84,9 +89,15 @@ pub async fn trace_request(mut request: Request, next: Next) -> Response {
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),

@@ -27,15 +27,24 @@ pub fn router(state: AppState) -> Router {
     let limits = &state.settings.limits;
     let endpoint = Arc::new(GraphqlEndpoint {
         admin_schema: schema_builder(limits).data(state.clone()).finish(),
-        public_schema: schema_builder(limits).data(state.clone()).disable_suggestions().finish(),
-        limiter: RateLimiter::new(limits.rate_reads_per_minute, limits.rate_writes_per_minute, limits.rate_leads_per_minute),
+        public_schema: schema_builder(limits)
+            .data(state.clone())
+            .disable_suggestions()
+            .finish(),
+        limiter: RateLimiter::new(
+            limits.rate_reads_per_minute,
+            limits.rate_writes_per_minute,
+            limits.rate_leads_per_minute,
+        ),
         state: state.clone(),
     });
 
     let graphql_routes = Router::new()
         .route(
             "/graphql",
-            get(graphql::get).post(graphql::post).fallback(graphql::method_not_allowed),
+            get(graphql::get)
+                .post(graphql::post)
+                .fallback(graphql::method_not_allowed),
         )
         .with_state(endpoint);
 
@@ -64,7 +73,12 @@ fn cors(origins: &[String]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, HeaderName::from_static("x-request-id")])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-request-id"),
+        ])
         .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(600))
 }
@@ -72,6 +86,8 @@ fn cors(origins: &[String]) -> CorsLayer {
 async fn not_found() -> impl IntoResponse {
     (
         StatusCode::NOT_FOUND,
-        Json(json!({ "errors": [{ "message": "no such path; the API is at /graphql", "extensions": { "code": "NOT_FOUND" } }] })),
+        Json(
+            json!({ "errors": [{ "message": "no such path; the API is at /graphql", "extensions": { "code": "NOT_FOUND" } }] }),
+        ),
     )
 }

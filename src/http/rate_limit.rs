@@ -56,8 +56,14 @@ impl RateLimiter {
         let capacity = f64::from(self.per_minute[&kind]);
         let per_second = capacity / 60.0;
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().expect("rate limiter lock is never held across a panic");
-        let bucket = buckets.entry((token_id, kind)).or_insert(Bucket { tokens: capacity, updated: now });
+        let mut buckets = self
+            .buckets
+            .lock()
+            .expect("rate limiter lock is never held across a panic");
+        let bucket = buckets.entry((token_id, kind)).or_insert(Bucket {
+            tokens: capacity,
+            updated: now,
+        });
         let elapsed = now.duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
         bucket.updated = now;
@@ -82,7 +88,10 @@ mod tests {
         assert!(limiter.check(1, OperationKind::Lead, 1).is_ok());
         assert!(limiter.check(1, OperationKind::Lead, 1).is_ok());
         let wait = limiter.check(1, OperationKind::Lead, 1).unwrap_err();
-        assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(20) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
     }
 
     #[test]

@@ -1,0 +1,237 @@
+//! GraphQL over HTTP: media types, status codes and request limits.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::TestApp;
+
+async fn raw_post(
+    app: &TestApp,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: String,
+) -> (StatusCode, Option<String>, String) {
+    let mut request = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&app.admin)
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, content_type, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn response_type_follows_accept() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "query": "{ __typename }" }).to_string();
+    let (status, content_type, _) = raw_post(
+        &app,
+        Some("application/json"),
+        Some("application/graphql-response+json"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type
+        .unwrap()
+        .starts_with("application/graphql-response+json"));
+    let (_, content_type, _) = raw_post(
+        &app,
+        Some("application/json"),
+        Some("application/json"),
+        body.clone(),
+    )
+    .await;
+    assert!(content_type.unwrap().starts_with("application/json"));
+    let (status, _, _) = raw_post(&app, Some("application/json"), Some("text/html"), body).await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
+}
+
+#[tokio::test]
+async fn invalid_document_is_400_only_for_graphql_response_json() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "query": "{ noSuchField }" }).to_string();
+    let (status, _, text) = raw_post(
+        &app,
+        Some("application/json"),
+        Some("application/graphql-response+json"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let parsed: Value = serde_json::from_str(&text).unwrap();
+    assert!(parsed.get("data").is_none(), "{text}");
+    assert_eq!(parsed["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let (status, _, _) = raw_post(
+        &app,
+        Some("application/json"),
+        Some("application/json"),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn form_and_missing_content_types_are_unsupported() {
+    let app = TestApp::spawn().await;
+    let (status, _, _) = raw_post(
+        &app,
+        Some("application/x-www-form-urlencoded"),
+        None,
+        "query=%7B__typename%7D".into(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, _, _) = raw_post(
+        &app,
+        Some("multipart/form-data; boundary=x"),
+        None,
+        "--x--".into(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, _, _) = raw_post(
+        &app,
+        None,
+        None,
+        json!({ "query": "{ __typename }" }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let app = TestApp::spawn_with(&["--max-body-bytes", "1024"]).await;
+    let body = json!({ "query": format!("{{ __typename }} #{}", "x".repeat(2000)) }).to_string();
+    let (status, _, _) = raw_post(&app, Some("application/json"), None, body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn mutation_over_get_is_405() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.base))
+        .query(&[(
+            "query",
+            "mutation { setMatchStatus(id: \"1\", status: CLOSED) { id } }",
+        )])
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "POST");
+}
+
+#[tokio::test]
+async fn query_over_get_runs() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(format!("{}/graphql", app.base))
+        .query(&[("query", "{ viewer { role } }")])
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["viewer"]["role"], "ADMIN");
+}
+
+#[tokio::test]
+async fn batch_is_refused_unless_enabled() {
+    let app = TestApp::spawn().await;
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
+    let (status, _, _) = raw_post(&app, Some("application/json"), None, batch.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let enabled = TestApp::spawn_with(&["--max-batch", "2"]).await;
+    let (status, _, text) = raw_post(&enabled, Some("application/json"), None, batch).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let three = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
+    let (status, _, _) = raw_post(&enabled, Some("application/json"), None, three).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers_and_request_id() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .header("x-request-id", "trace-me-123")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-me-123");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert!(response.headers().contains_key("content-security-policy"));
+}
+
+#[tokio::test]
+async fn graphiql_page_loads_without_token() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(format!("{}/graphiql", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("graphiql"));
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_requests() {
+    let app = TestApp::spawn().await;
+    let base = app.base.clone();
+    let client = app.client.clone();
+    app.shutdown().await;
+    let result = client.get(format!("{base}/healthz")).send().await;
+    assert!(result.is_err(), "the gateway still answered after shutdown");
+}

@@ -1,0 +1,11 @@
+//! Integration tests: each starts the real gateway on a loopback port with its own database.
+
+mod access;
+mod errors;
+mod http;
+mod matches;
+mod overview;
+mod pools;
+mod schema;
+mod support;
+mod tabs;

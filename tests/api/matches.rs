@@ -1,0 +1,146 @@
+//! `recordMatch`: picking a partner under the selected pool's rules.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use crate::support::TestApp;
+
+const RECORD: &str = "mutation($r: ID!, $k: MatchKind!) { recordMatch(requesterId: $r, kind: $k) { matchRecord { id kind requester { id } partner { id } pool { id } } } }";
+
+async fn record(app: &TestApp, requester: &str, kind: &str) -> Result<String, (String, String)> {
+    let (_, body) = app
+        .post(
+            Some(&app.service),
+            RECORD,
+            json!({ "r": requester, "k": kind }),
+        )
+        .await;
+    match body["data"]["recordMatch"]["matchRecord"]["partner"]["id"].as_str() {
+        Some(partner) => Ok(partner.to_owned()),
+        None => Err((
+            body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )),
+    }
+}
+
+#[tokio::test]
+async fn match_never_picks_the_requester_or_a_recent_partner() {
+    let app = TestApp::spawn().await;
+    let requester = app.create_member("发起人", None, &[]).await;
+    let mut others = HashSet::new();
+    for n in 0..4 {
+        others.insert(app.create_member(&format!("候选{n}"), None, &[]).await);
+    }
+    app.create_pool(json!({ "name": "全体", "kind": "PARTNER", "source": "ALL_MEMBERS", "dailyMatchLimit": 0, "excludeMatchedWithinDays": 30 })).await;
+    let mut partners = HashSet::new();
+    for _ in 0..4 {
+        let partner = record(&app, &requester, "PARTNER")
+            .await
+            .expect("a candidate is left");
+        assert_ne!(partner, requester);
+        assert!(
+            partners.insert(partner),
+            "a recent partner was picked again"
+        );
+    }
+    assert_eq!(partners, others);
+    let (code, message) = record(&app, &requester, "PARTNER").await.unwrap_err();
+    assert_eq!(code, "CONFLICT");
+    assert!(message.contains("eligible"), "{message}");
+}
+
+#[tokio::test]
+async fn daily_limit_stops_further_matches() {
+    let app = TestApp::spawn().await;
+    let requester = app.create_member("发起人", None, &[]).await;
+    for n in 0..6 {
+        app.create_member(&format!("候选{n}"), None, &[]).await;
+    }
+    app.create_pool(json!({ "name": "全体", "kind": "TEAM", "source": "ALL_MEMBERS", "dailyMatchLimit": 2, "excludeMatchedWithinDays": 0 })).await;
+    assert!(record(&app, &requester, "TEAM").await.is_ok());
+    assert!(record(&app, &requester, "TEAM").await.is_ok());
+    let (code, message) = record(&app, &requester, "TEAM").await.unwrap_err();
+    assert_eq!(code, "CONFLICT");
+    assert!(message.contains("daily limit"), "{message}");
+}
+
+#[tokio::test]
+async fn concurrent_matches_respect_the_daily_limit() {
+    let app = TestApp::spawn().await;
+    let requester = app.create_member("发起人", None, &[]).await;
+    for n in 0..20 {
+        app.create_member(&format!("候选{n}"), None, &[]).await;
+    }
+    app.create_pool(json!({ "name": "全体", "kind": "PARTNER", "source": "ALL_MEMBERS", "dailyMatchLimit": 3, "excludeMatchedWithinDays": 0 })).await;
+    let calls = (0..12).map(|_| record(&app, &requester, "PARTNER"));
+    let results = futures::future::join_all(calls).await;
+    let succeeded = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(succeeded, 3, "{results:?}");
+    for failure in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(failure.0, "CONFLICT", "{failure:?}");
+    }
+}
+
+#[tokio::test]
+async fn match_draws_only_from_the_selected_pool() {
+    let app = TestApp::spawn().await;
+    let requester = app.create_member("发起人", None, &[]).await;
+    let mentor = app.create_member("导师", None, &[]).await;
+    for n in 0..5 {
+        app.create_member(&format!("成员{n}"), None, &[]).await;
+    }
+    let manual = app.create_pool(json!({ "name": "导师名单", "kind": "MENTOR", "source": "MANUAL", "dailyMatchLimit": 0, "excludeMatchedWithinDays": 0 })).await;
+    app.query(
+        &app.admin,
+        "mutation($p: ID!, $m: [ID!]!) { addPartnerPoolMembers(poolId: $p, memberIds: $m) { id } }",
+        json!({ "p": manual, "m": [mentor] }),
+    )
+    .await;
+    for _ in 0..5 {
+        assert_eq!(record(&app, &requester, "MENTOR").await.unwrap(), mentor);
+    }
+}
+
+#[tokio::test]
+async fn kind_without_a_pool_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    let requester = app.create_member("发起人", None, &[]).await;
+    let (code, message) = record(&app, &requester, "RESOURCE").await.unwrap_err();
+    assert_eq!(code, "CONFLICT");
+    assert!(message.contains("createPartnerPool"), "{message}");
+}
+
+#[tokio::test]
+async fn unknown_requester_is_not_found() {
+    let app = TestApp::spawn().await;
+    app.create_pool(json!({ "name": "全体", "kind": "PARTNER", "source": "ALL_MEMBERS" }))
+        .await;
+    let (code, _) = record(&app, "4242", "PARTNER").await.unwrap_err();
+    assert_eq!(code, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn recorded_match_appears_in_the_tab() {
+    let app = TestApp::spawn().await;
+    let requester = app.create_member("发起人", None, &[]).await;
+    app.create_member("候选", None, &[]).await;
+    app.create_pool(json!({ "name": "全体", "kind": "PARTNER", "source": "ALL_MEMBERS" }))
+        .await;
+    record(&app, &requester, "PARTNER").await.unwrap();
+    let data = app
+        .query(&app.admin, "query($m: ID) { matchRecords(filter: { memberId: $m, kind: PARTNER }) { totalCount edges { node { status requester { nickname } } } } }", json!({ "m": requester }))
+        .await;
+    assert_eq!(data["matchRecords"]["totalCount"], 1);
+    assert_eq!(
+        data["matchRecords"]["edges"][0]["node"]["status"],
+        "MATCHED"
+    );
+}
