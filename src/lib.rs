@@ -1,6 +1,7 @@
 //! partner-gateway: the GraphQL gateway of the 找伙伴 (find partner) feature.
 pub mod app;
 pub mod auth;
+pub mod ckb;
 pub mod cli;
 pub mod config;
 pub mod db;

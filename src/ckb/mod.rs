@@ -1,0 +1,2 @@
+pub mod sign;
+pub mod simulator;
