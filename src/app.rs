@@ -3,13 +3,14 @@
 //! `serve`, `demo` and the integration tests all start the gateway through [`App::start`], so
 //! tests run the same code as production.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{bail, Context};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    ckb::{client::CkbClient, outbox::Outbox},
     config::Settings,
     db, http,
     state::{AppState, AppStateInner},
@@ -21,6 +22,7 @@ pub struct App {
     state: AppState,
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl App {
@@ -45,10 +47,17 @@ impl App {
         } else {
             db::migrate(&db).await?;
         }
+        let client = CkbClient::new(
+            Duration::from_millis(settings.ckb.ckb_connect_timeout_ms),
+            Duration::from_millis(settings.ckb.ckb_timeout_ms),
+        )
+        .context("failed to build the HTTP client for CKB")?;
+        let outbox = Arc::new(Outbox::new(db.clone(), client, settings.ckb.clone()));
         Ok(AppState::new(AppStateInner {
             db,
             settings,
             statements,
+            outbox,
         }))
     }
 
@@ -77,12 +86,17 @@ impl App {
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await
         });
+        let mut workers = Vec::new();
+        if state.settings.ckb.outbox_worker {
+            workers.push(Arc::clone(&state.outbox).spawn_worker(shutdown.child_token()));
+        }
         tracing::info!(%addr, "listening");
         Ok(App {
             addr,
             state,
             shutdown,
             server,
+            workers,
         })
     }
 
@@ -111,6 +125,11 @@ impl App {
                     "requests still in flight after the shutdown timeout; closing them"
                 );
                 server.abort();
+            }
+        }
+        for worker in self.workers {
+            if let Err(error) = worker.await {
+                tracing::error!(error = %error, "a background worker failed");
             }
         }
         self.state.db.clone().close().await.ok();

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     app::App,
-    auth,
+    auth, ckb,
     config::{LogFormat, Settings},
     db, demo,
     domain::Role,
@@ -16,7 +16,13 @@ use crate::{
 
 /// GraphQL gateway of the 找伙伴 (find partner) feature, delivering leads to 存客宝 (CKB).
 #[derive(Parser, Debug)]
-#[command(name = "partner-gateway", version, about, propagate_version = true)]
+#[command(
+    name = "partner-gateway",
+    version,
+    about,
+    propagate_version = true,
+    args_override_self = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -35,6 +41,64 @@ pub enum Command {
     ExportSchema,
     /// Create, list or revoke API tokens.
     Token(TokenArgs),
+    /// Tools for integrators of 存客宝 (CKB).
+    Ckb(CkbArgs),
+    /// Run the CKB simulator: a local stand-in for CKB's lead and management API.
+    CkbSim(CkbSimArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CkbArgs {
+    #[command(subcommand)]
+    pub action: CkbAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CkbAction {
+    /// Read one JSON object of lead parameters on standard input and print the string CKB
+    /// signs and the sign, as `{"stringToSign": "...", "sign": "..."}`.
+    Sign {
+        /// The plan's apiKey.
+        #[arg(long, env = "CKB_API_KEY")]
+        api_key: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CkbSimArgs {
+    /// Address to listen on; keep it on loopback.
+    #[arg(long, env = "CKB_SIM_LISTEN", default_value = "127.0.0.1:9100")]
+    pub listen: std::net::SocketAddr,
+    /// JSON file of plans: `[{"id": 1, "name": "…", "apiKey": "…"}]`.
+    #[arg(long, env = "CKB_SIM_PLANS")]
+    pub plans: PathBuf,
+    /// Behave like CKB's 2025 code: status 4 only, the inverted passRate, no getUserList.
+    #[arg(long, env = "CKB_SIM_LEGACY")]
+    pub legacy: bool,
+    /// Delay added to every request, in milliseconds.
+    #[arg(long, env = "CKB_SIM_LATENCY_MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of lead requests answered with an HTTP 500 page, 0 to 1.
+    #[arg(long, env = "CKB_SIM_ERROR_RATE", default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of lead requests left unanswered, 0 to 1.
+    #[arg(long, env = "CKB_SIM_TIMEOUT_RATE", default_value_t = 0.0)]
+    pub timeout_rate: f64,
+    /// Share of lead requests whose connection is closed unanswered, 0 to 1.
+    #[arg(long, env = "CKB_SIM_DROP_RATE", default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Milliseconds between two steps of the lead status clock; 0 stops the clock.
+    #[arg(long, env = "CKB_SIM_TICK_MS", default_value_t = 10_000)]
+    pub tick_ms: u64,
+    /// Management login account.
+    #[arg(long, env = "CKB_SIM_ACCOUNT", default_value = "ckb-demo")]
+    pub account: String,
+    /// Management login password.
+    #[arg(long, env = "CKB_SIM_PASSWORD", default_value = "ckb-demo-password")]
+    pub password: String,
+    /// Seed of the clock's outcomes and the fault draws.
+    #[arg(long, env = "CKB_SIM_SEED", default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +205,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Ckb(CkbArgs {
+            action: CkbAction::Sign { api_key },
+        }) => sign_stdin(&api_key),
+        Command::CkbSim(args) => run_simulator(args).await,
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
             Ok(())
@@ -197,4 +265,61 @@ async fn open(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
         }
     }
     Ok(db::connect(url, 2).await?.0)
+}
+
+fn sign_stdin(api_key: &str) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("failed to read standard input")?;
+    let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&input)
+        .context("standard input must be one JSON object of lead parameters, such as {\"phone\": \"13800000000\", \"timestamp\": 1710000000}")?;
+    let signature = ckb::sign::sign(&params, api_key)?;
+    // Written by hand to keep the documented key order; serde_json sorts object keys.
+    println!(
+        "{{\"stringToSign\":{},\"sign\":{}}}",
+        serde_json::Value::String(signature.string_to_sign),
+        serde_json::Value::String(signature.sign)
+    );
+    Ok(())
+}
+
+async fn run_simulator(args: CkbSimArgs) -> anyhow::Result<()> {
+    use ckb::simulator::{self, CkbVersion, ClockConfig, Faults, SimAccount, SimulatorConfig};
+    telemetry::init(LogFormat::Text);
+    let config = SimulatorConfig {
+        plans: simulator::load_plans(&args.plans)?,
+        version: if args.legacy {
+            CkbVersion::Legacy
+        } else {
+            CkbVersion::Current
+        },
+        account: SimAccount {
+            account: args.account,
+            password: args.password,
+            ..SimAccount::default()
+        },
+        clock: ClockConfig {
+            tick: (args.tick_ms > 0).then(|| std::time::Duration::from_millis(args.tick_ms)),
+            ..ClockConfig::default()
+        },
+        faults: Faults {
+            latency: std::time::Duration::from_millis(args.latency_ms),
+            error_rate: args.error_rate,
+            timeout_rate: args.timeout_rate,
+            drop_rate: args.drop_rate,
+            ..Faults::default()
+        },
+        seed: args.seed,
+        ..SimulatorConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", args.listen))?;
+    let handle = simulator::spawn(config, listener).await?;
+    println!("CKB simulator listening on http://{}", handle.addr());
+    tokio::signal::ctrl_c().await.ok();
+    handle.shutdown().await;
+    Ok(())
 }

@@ -201,6 +201,7 @@ pub enum LogFormat {
 
 /// Parses settings the way `serve` does, from arguments and the environment.
 #[derive(clap::Parser, Debug)]
+#[command(args_override_self = true)]
 struct SettingsOnly {
     #[command(flatten)]
     settings: Settings,

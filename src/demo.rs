@@ -11,12 +11,14 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use rand::{rngs::StdRng, seq::IndexedRandom, Rng, SeedableRng};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
+    sea_query::Expr, ActiveEnum, ActiveValue::Set, ConnectionTrait, DatabaseConnection,
+    EntityTrait, TransactionTrait,
 };
 
 use crate::{
     app::App,
     auth,
+    ckb::simulator,
     cli::DemoArgs,
     db::{
         entities::{
@@ -28,6 +30,56 @@ use crate::{
     domain::*,
     telemetry,
 };
+
+/// How the generated leads start out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeadMode {
+    /// PENDING, never sent: the delivery worker sends them to the plans' endpoint, so every
+    /// status and count comes from CKB's answers. The demo uses this with its simulator.
+    Pending,
+    /// Already answered, with statuses drawn at random in proportions like a real plan's, for
+    /// data sets too large to deliver (benchmarks) and for tests that need finished leads.
+    Delivered,
+}
+
+/// Where generated plans point and how leads start.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Base URL of CKB for the generated plans.
+    pub endpoint: String,
+    pub leads: LeadMode,
+}
+
+impl Default for DemoOptions {
+    /// Plans pointing at a loopback port where nothing listens, with finished leads.
+    fn default() -> Self {
+        DemoOptions {
+            endpoint: "http://127.0.0.1:9".into(),
+            leads: LeadMode::Delivered,
+        }
+    }
+}
+
+/// The demo's plans: id, name, purpose, whether it is the default, and CKB's plan id.
+pub const DEMO_PLANS: [(i64, &str, LeadOrigin, bool, i64); 3] = [
+    (1, "链接卡若", LeadOrigin::LinkKaruo, true, 101),
+    (2, "找伙伴·匹配", LeadOrigin::Match, false, 102),
+    (3, "外部表单", LeadOrigin::Integrator, false, 103),
+];
+
+/// The apiKey of a demo plan, in CKB's format (five groups of five characters).
+pub fn demo_api_key(plan_id: i64) -> String {
+    let mut rng = StdRng::seed_from_u64(plan_id as u64);
+    let alphabet: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
+    (0..5)
+        .map(|_| {
+            (0..5)
+                .map(|_| *alphabet.choose(&mut rng).unwrap())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
 
 /// How much data to generate.
 #[derive(Clone, Copy, Debug)]
@@ -159,8 +211,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     settings.database.database_url = format!("sqlite://{}?mode=rwc", path.display());
+
+    let simulator = start_simulator(args.seed).await?;
+    let ckb_url = format!("http://{}", simulator.addr());
     let state = App::build_state(settings.clone()).await?;
-    generate(&state.db, DemoSize::default(), args.seed).await?;
+    let options = DemoOptions {
+        endpoint: ckb_url.clone(),
+        leads: LeadMode::Pending,
+    };
+    generate(&state.db, DemoSize::default(), args.seed, &options).await?;
     let (_, admin_token) = auth::create_token(&state.db, Role::Admin, "demo-admin")
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -190,6 +249,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!();
     println!("  GraphiQL      {base}/graphiql");
     println!("  GraphQL       {base}/graphql");
+    println!(
+        "  CKB simulator {ckb_url}  (stands in for 存客宝; the demo's plans send their leads here)"
+    );
     println!();
     println!("  ADMIN token       {admin_token}");
     println!("  SERVICE token     {service_token}");
@@ -201,32 +263,100 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  {{ findPartnerOverview(window: LAST_7_DAYS) {{ tabs {{ labelZh count }} matchesByKind {{ kind matches }} }} }}");
     println!();
     println!("Press Ctrl-C to stop.");
-    app.run_until_signal().await
+    app.run_until_signal().await?;
+    simulator.shutdown().await;
+    Ok(())
+}
+
+/// Starts the CKB simulator on a loopback port with the demo's plans. Its clock moves leads
+/// through CKB's friend request statuses every few seconds, so the demo's numbers change while
+/// one watches.
+async fn start_simulator(seed: u64) -> anyhow::Result<simulator::SimulatorHandle> {
+    let plans = DEMO_PLANS
+        .iter()
+        .map(|(id, name, _, _, remote)| simulator::SimPlan {
+            id: *remote,
+            name: name.to_string(),
+            api_key: demo_api_key(*id),
+            enabled: true,
+            has_messages: true,
+            scene_id: 1,
+        })
+        .collect();
+    let config = simulator::SimulatorConfig {
+        plans,
+        clock: simulator::ClockConfig {
+            tick: Some(std::time::Duration::from_secs(5)),
+            ..Default::default()
+        },
+        seed,
+        ..Default::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("failed to open a loopback port for the CKB simulator")?;
+    Ok(simulator::spawn(config, listener).await?)
 }
 
 /// Fills an empty database with demo data of the given size.
-pub async fn generate(db: &DatabaseConnection, size: DemoSize, seed: u64) -> anyhow::Result<()> {
+pub async fn generate(
+    db: &DatabaseConnection,
+    size: DemoSize,
+    seed: u64,
+    options: &DemoOptions,
+) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let now = crate::db::now();
     let txn = db.begin().await?;
 
     let members = insert_members(&txn, &mut rng, size, now).await?;
-    let plans = insert_plans(&txn, now).await?;
+    let plans = insert_plans(&txn, now, &options.endpoint).await?;
     let pools = insert_pools(&txn, &members, now).await?;
-    insert_matches(&txn, &mut rng, size, now, &members, &pools, plans.matches).await?;
-    insert_bookings(
-        &txn,
-        &mut rng,
+    let mut run = Run {
+        rng,
         size,
         now,
-        &members,
-        &pools[&MatchKind::Mentor].1,
-        plans.matches,
-    )
-    .await?;
-    insert_resources(&txn, &mut rng, size, now, &members, plans.matches).await?;
-    insert_recruits(&txn, &mut rng, size, now, &members, plans.matches).await?;
-    insert_link_karuo(&txn, &mut rng, now, &members, plans.link_karuo).await?;
+        lead_ids: LeadIds(0),
+    };
+    insert_matches(&txn, &mut run, &members, &pools, plans.matches).await?;
+    let mentors = &pools[&MatchKind::Mentor].1;
+    insert_bookings(&txn, &mut run, &members, mentors, plans.matches).await?;
+    insert_resources(&txn, &mut run, &members, plans.matches).await?;
+    insert_recruits(&txn, &mut run, &members, plans.matches).await?;
+    insert_link_karuo(&txn, &mut run, &members, plans.link_karuo).await?;
+    reset_id_sequences(&txn).await?;
+    if options.leads == LeadMode::Pending {
+        ckb_lead::Entity::update_many()
+            .col_expr(
+                ckb_lead::Column::DeliveryStatus,
+                Expr::value(DeliveryStatus::Pending.to_value()),
+            )
+            .col_expr(ckb_lead::Column::Attempts, Expr::value(0))
+            .col_expr(
+                ckb_lead::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(ckb_lead::Column::CkbCode, Expr::value(Option::<i32>::None))
+            .col_expr(
+                ckb_lead::Column::CkbMessage,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                ckb_lead::Column::DeliveredAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                ckb_lead::Column::FriendStatus,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                ckb_lead::Column::FriendStatusAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(ckb_lead::Column::NextAttemptAt, Expr::value(now))
+            .exec(&txn)
+            .await?;
+    }
 
     txn.commit().await?;
     Ok(())
@@ -334,35 +464,19 @@ struct DemoPlans {
     matches: i64,
 }
 
-fn demo_api_key(rng_seed: u64) -> String {
-    let mut rng = StdRng::seed_from_u64(rng_seed);
-    let alphabet: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
-    (0..5)
-        .map(|_| {
-            (0..5)
-                .map(|_| *alphabet.choose(&mut rng).unwrap())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-async fn insert_plans(db: &impl ConnectionTrait, now: DateTime<Utc>) -> anyhow::Result<DemoPlans> {
-    // The endpoint is a loopback address where nothing listens until a CKB is configured, so the
-    // demo never sends leads to a real CKB.
-    let plans = [
-        (1, "链接卡若", LeadOrigin::LinkKaruo, true, 101),
-        (2, "找伙伴·匹配", LeadOrigin::Match, false, 102),
-        (3, "外部表单", LeadOrigin::Integrator, false, 103),
-    ];
-    let rows = plans
+async fn insert_plans(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    endpoint: &str,
+) -> anyhow::Result<DemoPlans> {
+    let rows = DEMO_PLANS
         .iter()
         .map(
             |(id, name, purpose, is_default, remote)| ckb_plan::ActiveModel {
                 id: Set(*id),
                 name: Set(name.to_string()),
-                api_key: Set(demo_api_key(*id as u64)),
-                endpoint: Set("http://127.0.0.1:9".into()),
+                api_key: Set(demo_api_key(*id)),
+                endpoint: Set(endpoint.to_owned()),
                 remote_plan_id: Set(Some(*remote)),
                 purpose: Set(*purpose),
                 content_type: Set(CkbContentType::Json),
@@ -604,8 +718,42 @@ fn lead_row(rng: &mut StdRng, now: DateTime<Utc>, seed: LeadSeed<'_>) -> ckb_lea
     }
 }
 
+/// PostgreSQL hands out ids from a sequence per table, which rows inserted with explicit ids
+/// do not advance; this moves each sequence past the largest id so that later inserts do not
+/// collide. SQLite derives the next id from the largest one and needs nothing.
+async fn reset_id_sequences(db: &impl ConnectionTrait) -> anyhow::Result<()> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    for table in [
+        "members",
+        "ckb_plans",
+        "partner_pools",
+        "ckb_leads",
+        "match_records",
+        "mentor_bookings",
+        "resource_matches",
+        "team_recruits",
+        "team_applications",
+    ] {
+        db.execute_unprepared(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// What every generator step shares.
+struct Run {
+    rng: StdRng,
+    size: DemoSize,
+    now: DateTime<Utc>,
+    lead_ids: LeadIds,
+}
+
 /// Lead ids are handed out by the generator so that records can point at their lead in one
-/// insert; each kind of record gets its own range.
+/// insert.
 struct LeadIds(i64);
 
 impl LeadIds {
@@ -617,14 +765,18 @@ impl LeadIds {
 
 async fn insert_matches(
     db: &impl ConnectionTrait,
-    rng: &mut StdRng,
-    size: DemoSize,
-    now: DateTime<Utc>,
+    run: &mut Run,
     members: &[DemoMember],
     pools: &HashMap<MatchKind, (i64, Vec<DemoMember>)>,
     plan_id: i64,
 ) -> anyhow::Result<()> {
-    let mut lead_ids = LeadIds(0);
+    let Run {
+        rng,
+        size,
+        now,
+        lead_ids,
+    } = run;
+    let (size, now) = (*size, *now);
     let mut times: Vec<DateTime<Utc>> = (0..size.matches)
         .map(|_| random_time(rng, now, size.days))
         .collect();
@@ -692,14 +844,18 @@ async fn insert_matches(
 
 async fn insert_bookings(
     db: &impl ConnectionTrait,
-    rng: &mut StdRng,
-    size: DemoSize,
-    now: DateTime<Utc>,
+    run: &mut Run,
     members: &[DemoMember],
     mentors: &[DemoMember],
     plan_id: i64,
 ) -> anyhow::Result<()> {
-    let mut lead_ids = LeadIds(10_000_000);
+    let Run {
+        rng,
+        size,
+        now,
+        lead_ids,
+    } = run;
+    let (size, now) = (*size, *now);
     let mut leads = Vec::new();
     let mut rows = Vec::with_capacity(size.bookings);
     for index in 0..size.bookings {
@@ -767,13 +923,17 @@ async fn insert_bookings(
 
 async fn insert_resources(
     db: &impl ConnectionTrait,
-    rng: &mut StdRng,
-    size: DemoSize,
-    now: DateTime<Utc>,
+    run: &mut Run,
     members: &[DemoMember],
     plan_id: i64,
 ) -> anyhow::Result<()> {
-    let mut lead_ids = LeadIds(20_000_000);
+    let Run {
+        rng,
+        size,
+        now,
+        lead_ids,
+    } = run;
+    let (size, now) = (*size, *now);
     let mut leads = Vec::new();
     let mut rows = Vec::with_capacity(size.resources);
     for index in 0..size.resources {
@@ -844,13 +1004,17 @@ async fn insert_resources(
 
 async fn insert_recruits(
     db: &impl ConnectionTrait,
-    rng: &mut StdRng,
-    size: DemoSize,
-    now: DateTime<Utc>,
+    run: &mut Run,
     members: &[DemoMember],
     plan_id: i64,
 ) -> anyhow::Result<()> {
-    let mut lead_ids = LeadIds(30_000_000);
+    let Run {
+        rng,
+        size,
+        now,
+        lead_ids,
+    } = run;
+    let (size, now) = (*size, *now);
     let mut leads = Vec::new();
     let mut recruits = Vec::with_capacity(size.recruits);
     let mut applications = Vec::with_capacity(size.applications);
@@ -950,12 +1114,14 @@ async fn insert_recruits(
 
 async fn insert_link_karuo(
     db: &impl ConnectionTrait,
-    rng: &mut StdRng,
-    now: DateTime<Utc>,
+    run: &mut Run,
     members: &[DemoMember],
     plan_id: i64,
 ) -> anyhow::Result<()> {
-    let mut lead_ids = LeadIds(40_000_000);
+    let Run {
+        rng, now, lead_ids, ..
+    } = run;
+    let now = *now;
     let mut leads = Vec::new();
     for member in members
         .iter()

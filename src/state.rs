@@ -5,7 +5,7 @@ use std::{ops::Deref, sync::Arc};
 use chrono::{DateTime, FixedOffset, NaiveTime, TimeZone, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::{config::Settings, db::StatementCounter};
+use crate::{ckb::outbox::Outbox, config::Settings, db::StatementCounter};
 
 /// Cheap to clone: one `Arc` around everything.
 #[derive(Clone)]
@@ -15,11 +15,17 @@ pub struct AppStateInner {
     pub db: DatabaseConnection,
     pub settings: Settings,
     pub statements: StatementCounter,
+    pub outbox: Arc<Outbox>,
 }
 
 impl AppState {
     pub fn new(inner: AppStateInner) -> Self {
         AppState(Arc::new(inner))
+    }
+
+    /// How long a lead mutation waits for CKB's answer.
+    pub fn lead_wait(&self) -> std::time::Duration {
+        self.settings.lead_wait()
     }
 
     /// The admins' time zone, from `PGW_UTC_OFFSET_HOURS`.

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Select, Set,
+    sea_query::Expr, ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
+    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set,
 };
 
 use super::{
@@ -239,4 +239,224 @@ pub fn member_lead(
         remark,
         ..Default::default()
     })
+}
+
+/// Claims one PENDING lead for `owner` until `lease_until`, if nobody holds a live lease on it.
+/// Returns the claimed lead, or `None` when it is not PENDING or another worker holds it.
+pub async fn claim_one(
+    db: &impl ConnectionTrait,
+    lead_id: i64,
+    owner: &str,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<ckb_lead::Model>> {
+    let now = super::now();
+    let claimed = ckb_lead::Entity::update_many()
+        .col_expr(ckb_lead::Column::LeaseOwner, Expr::value(owner))
+        .col_expr(ckb_lead::Column::LeaseUntil, Expr::value(lease_until))
+        .filter(ckb_lead::Column::Id.eq(lead_id))
+        .filter(ckb_lead::Column::DeliveryStatus.eq(DeliveryStatus::Pending))
+        .filter(
+            Condition::any()
+                .add(ckb_lead::Column::LeaseUntil.is_null())
+                .add(ckb_lead::Column::LeaseUntil.lt(now)),
+        )
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(Some(find(db, lead_id).await?))
+}
+
+/// Claims up to `limit` due PENDING leads for `owner`, oldest due first. On PostgreSQL the
+/// candidate rows are locked with `FOR UPDATE SKIP LOCKED`, so replicas claiming at the same
+/// moment take different leads instead of waiting on each other; SQLite runs one writer at a
+/// time, which gives the same guarantee.
+pub async fn claim_due(
+    db: &impl ConnectionTrait,
+    owner: &str,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<ckb_lead::Model>> {
+    let now = super::now();
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE ckb_leads SET lease_owner = ?, lease_until = ? \
+         WHERE id IN (SELECT id FROM ckb_leads \
+             WHERE delivery_status = 'PENDING' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) \
+             ORDER BY next_attempt_at, id LIMIT ?{lock}) \
+         AND delivery_status = 'PENDING' AND (lease_until IS NULL OR lease_until < ?) \
+         RETURNING *"
+    );
+    let values = vec![
+        owner.into(),
+        lease_until.into(),
+        now.into(),
+        now.into(),
+        (limit as i64).into(),
+        now.into(),
+    ];
+    let rows = ckb_lead::Entity::find()
+        .from_raw_sql(super::stats::statement(backend, &sql, values))
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// The result of one delivery attempt, as stored.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub status: DeliveryStatus,
+    pub error: Option<String>,
+    pub ckb_code: Option<i32>,
+    pub ckb_message: Option<String>,
+    /// When a PENDING lead is due again.
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+/// Records an attempt and releases the lease. The update applies only while `owner` still
+/// holds the lease: a worker whose lease expired and was taken over must not overwrite the
+/// newer holder's result. Returns whether the record was written.
+pub async fn record_attempt(
+    db: &impl ConnectionTrait,
+    lead_id: i64,
+    owner: &str,
+    attempt: AttemptRecord,
+) -> Result<bool> {
+    let now = super::now();
+    let delivered_at = attempt.status.is_accepted().then_some(now);
+    let updated = ckb_lead::Entity::update_many()
+        .col_expr(
+            ckb_lead::Column::DeliveryStatus,
+            Expr::value(attempt.status.to_value()),
+        )
+        .col_expr(
+            ckb_lead::Column::Attempts,
+            Expr::col(ckb_lead::Column::Attempts).add(1),
+        )
+        .col_expr(ckb_lead::Column::LastError, Expr::value(attempt.error))
+        .col_expr(ckb_lead::Column::CkbCode, Expr::value(attempt.ckb_code))
+        .col_expr(
+            ckb_lead::Column::CkbMessage,
+            Expr::value(attempt.ckb_message),
+        )
+        .col_expr(ckb_lead::Column::DeliveredAt, Expr::value(delivered_at))
+        .col_expr(
+            ckb_lead::Column::NextAttemptAt,
+            Expr::value(attempt.next_attempt_at),
+        )
+        .col_expr(
+            ckb_lead::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            ckb_lead::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(ckb_lead::Column::UpdatedAt, Expr::value(now))
+        .filter(ckb_lead::Column::Id.eq(lead_id))
+        .filter(ckb_lead::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
+/// Puts a REJECTED or FAILED lead back in the queue with a fresh budget of attempts. Returns
+/// `None` when the lead is in another status.
+pub async fn requeue(db: &impl ConnectionTrait, lead_id: i64) -> Result<Option<ckb_lead::Model>> {
+    let now = super::now();
+    let updated = ckb_lead::Entity::update_many()
+        .col_expr(
+            ckb_lead::Column::DeliveryStatus,
+            Expr::value(DeliveryStatus::Pending.to_value()),
+        )
+        .col_expr(ckb_lead::Column::Attempts, Expr::value(0))
+        .col_expr(ckb_lead::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(
+            ckb_lead::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            ckb_lead::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(ckb_lead::Column::UpdatedAt, Expr::value(now))
+        .filter(ckb_lead::Column::Id.eq(lead_id))
+        .filter(
+            ckb_lead::Column::DeliveryStatus
+                .is_in([DeliveryStatus::Rejected, DeliveryStatus::Failed]),
+        )
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(Some(find(db, lead_id).await?))
+}
+
+/// Leads waiting for delivery and the time the oldest was stored, for metrics.
+pub async fn pending_depth(db: &impl ConnectionTrait) -> Result<(u64, Option<DateTime<Utc>>)> {
+    let depth = ckb_lead::Entity::find()
+        .filter(ckb_lead::Column::DeliveryStatus.eq(DeliveryStatus::Pending))
+        .count(db)
+        .await?;
+    let oldest = ckb_lead::Entity::find()
+        .filter(ckb_lead::Column::DeliveryStatus.eq(DeliveryStatus::Pending))
+        .order_by_asc(ckb_lead::Column::NextAttemptAt)
+        .one(db)
+        .await?
+        .map(|lead| lead.created_at);
+    Ok((depth, oldest))
+}
+
+/// Stores a 链接卡若 lead for a member, or returns the member's previous one when it was
+/// stored after `window_start`. The boolean is true for a previous lead.
+///
+/// The member's row is touched first: it serializes two presses of the same member, so a
+/// double tap stores one lead.
+pub async fn link_karuo(
+    db: &(impl ConnectionTrait + sea_orm::TransactionTrait),
+    member_id: i64,
+    window_start: DateTime<Utc>,
+    lead_template: impl FnOnce(&super::entities::member::Model, i64) -> Option<NewLead>,
+) -> Result<(ckb_lead::Model, bool)> {
+    use super::entities::member;
+    let txn = db.begin().await?;
+    let touched = member::Entity::update_many()
+        .col_expr(
+            member::Column::UpdatedAt,
+            Expr::col(member::Column::UpdatedAt).into(),
+        )
+        .filter(member::Column::Id.eq(member_id))
+        .exec(&txn)
+        .await?;
+    if touched.rows_affected == 0 {
+        return Err(GatewayError::not_found("Member", member_id));
+    }
+    let member = super::members::find(&txn, member_id).await?;
+    if let Some(previous) =
+        latest_of_origin(&txn, LeadOrigin::LinkKaruo, member_id, window_start).await?
+    {
+        txn.commit().await?;
+        return Ok((previous, true));
+    }
+    let plan = super::plans::default_plan(&txn).await?.ok_or_else(|| {
+        GatewayError::conflict(
+            "no enabled default CKB plan; mark one plan with isDefault for 链接卡若",
+        )
+    })?;
+    let lead = lead_template(&member, plan.id).ok_or_else(|| {
+        GatewayError::bad_input(
+            "memberId",
+            format!("member {member_id} has neither a phone number nor a WeChat id, so CKB cannot add them; add one with updateMember first"),
+        )
+    })?;
+    let lead = insert_pending(&txn, lead).await?;
+    txn.commit().await?;
+    Ok((lead, false))
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
-    context::{caller, loader, sees_personal_data, state},
+    context::{caller, loader, request_id, sees_personal_data, state},
     inputs::{keyword, DateRange},
     loaders::PlanKey,
     plans::CkbPlan,
@@ -183,13 +183,24 @@ pub struct LeadReceipt {
 }
 
 impl LeadReceipt {
-    /// Returns the receipt of a lead that was just stored. Without a running delivery
-    /// worker the lead is returned as stored (PENDING).
+    /// Delivers a lead that was just stored and returns it as it stands when CKB answered or
+    /// the configured wait ran out. A lead that was already submitted is returned as it is.
     pub async fn deliver(
-        _ctx: &Context<'_>,
+        ctx: &Context<'_>,
         lead: ckb_lead::Model,
         already_submitted: bool,
     ) -> Result<LeadReceipt> {
+        if already_submitted || lead.delivery_status != DeliveryStatus::Pending {
+            return Ok(LeadReceipt {
+                lead: CkbLead(lead),
+                already_submitted,
+            });
+        }
+        let state = state(ctx)?;
+        let lead = state
+            .outbox
+            .deliver_and_wait(lead.id, request_id(ctx), state.lead_wait())
+            .await?;
         Ok(LeadReceipt {
             lead: CkbLead(lead),
             already_submitted,

@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod connection;
 pub mod context;
 pub mod inputs;
+pub mod lead_mutations;
 pub mod leads;
 pub mod loaders;
 pub mod matches;
@@ -49,6 +50,7 @@ pub struct MutationRoot(
     resources::ResourcesMutation,
     recruits::RecruitsMutation,
     plans::PlansMutation,
+    lead_mutations::LeadsMutation,
     members::MembersMutation,
 );
 

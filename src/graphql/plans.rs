@@ -1,11 +1,17 @@
 //! 存客宝计划: the CKB plans leads are sent to.
 
-use async_graphql::{Context, InputObject, Object, ID};
+use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
-use super::{context::state, privacy::mask_secret, validate};
+use super::{
+    context::{request_id, state},
+    privacy::mask_secret,
+    validate,
+};
 use crate::{
     auth::{RoleGuard, ADMIN, ADMIN_SERVICE},
+    ckb::client::{classify, sign_params, DeliveryOutcome, LeadFields, SignedRequest, LEAD_PATH},
     db::{self, entities::ckb_plan, plans::PlanFields},
     domain::{CkbContentType, LeadOrigin},
     error::{GatewayError, Result},
@@ -60,6 +66,35 @@ impl CkbPlan {
     /// Disabled plans receive no new leads.
     async fn enabled(&self) -> bool {
         self.0.enabled
+    }
+
+    /// The lead interface of the plan, as CKB's 计划接口 screen shows it: URL, method, content
+    /// types, fields and a signed example with the key masked.
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn interface(&self) -> Result<CkbPlanInterface> {
+        let plan = &self.0;
+        let signed = sign_sample(plan)?;
+        Ok(CkbPlanInterface {
+            url: format!("{}{LEAD_PATH}", plan.endpoint),
+            method: "POST",
+            content_types: vec!["application/json", "application/x-www-form-urlencoded"],
+            fields: INTERFACE_FIELDS
+                .iter()
+                .map(
+                    |(name, type_name, requirement, description_zh, description_en, signed)| {
+                        CkbInterfaceField {
+                            name,
+                            type_name,
+                            requirement: *requirement,
+                            description_zh,
+                            description_en,
+                            signed: *signed,
+                        }
+                    },
+                )
+                .collect(),
+            example: signed_example(plan, &signed),
+        })
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -161,6 +196,38 @@ impl PlansQuery {
     }
 }
 
+/// How CKB's answer to a test lead reads.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum CkbAnswer {
+    /// code 200 新增成功
+    Created,
+    /// code 200 已存在
+    Existing,
+    /// code 400 or 401, or a wrong endpoint: the plan's settings need fixing.
+    Rejected,
+    /// code 500, an HTTP error, a timeout or no connection.
+    Transient,
+}
+
+/// The result of `sendTestLead`: CKB's exact answer to a signed test submission.
+#[derive(SimpleObject)]
+pub struct TestLeadResult {
+    pub answer: CkbAnswer,
+    /// The HTTP status of CKB's answer; null when none came.
+    pub http_status: Option<i32>,
+    /// CKB's `code`.
+    pub ckb_code: Option<i32>,
+    /// CKB's `msg` or `message`, exactly as sent.
+    pub ckb_message: Option<String>,
+    /// CKB's answer body exactly as received; null when none came.
+    pub body: Option<String>,
+    /// Why no answer came, when none did.
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    /// What was sent, with the key masked.
+    pub request: CkbSignedExample,
+}
+
 #[derive(Default)]
 pub struct PlansMutation;
 
@@ -234,6 +301,61 @@ impl PlansMutation {
         ))
     }
 
+    /// Sends a signed test lead (测试客户, 18888888888) to the plan, like CKB's own quick test,
+    /// and returns CKB's exact answer. Nothing is stored in the gateway; in CKB the test lead
+    /// becomes a lead of the plan (the first time 新增成功, then 已存在).
+    #[graphql(guard = "RoleGuard(ADMIN)")]
+    async fn send_test_lead(&self, ctx: &Context<'_>, plan_id: ID) -> Result<TestLeadResult> {
+        let plan_id = validate::id("planId", &plan_id)?;
+        let state = state(ctx)?;
+        let plan = db::plans::find(&state.db, plan_id).await?;
+        let signed = sign_sample(&plan)?;
+        let request = signed_example(&plan, &signed);
+        let started = std::time::Instant::now();
+        let sent = state
+            .outbox
+            .client()
+            .send(&plan, &signed, request_id(ctx).as_deref())
+            .await;
+        let duration_ms = started.elapsed().as_millis() as i64;
+        let result = match sent {
+            Ok(raw) => {
+                let outcome = classify(&raw);
+                TestLeadResult {
+                    answer: answer_of(&outcome),
+                    http_status: Some(raw.http_status.into()),
+                    ckb_code: outcome.ckb_code(),
+                    ckb_message: outcome.ckb_message().map(str::to_owned),
+                    body: Some(raw.body),
+                    error: None,
+                    duration_ms,
+                    request,
+                }
+            }
+            Err(error) => {
+                tracing::warn!(plan.id = plan.id, error = %error, "test lead got no answer from CKB");
+                TestLeadResult {
+                    answer: CkbAnswer::Transient,
+                    http_status: None,
+                    ckb_code: None,
+                    ckb_message: None,
+                    body: None,
+                    error: Some(if error.is_timeout() {
+                        "CKB did not answer in time".into()
+                    } else {
+                        format!(
+                            "could not reach CKB at {}; check the plan's endpoint",
+                            plan.endpoint
+                        )
+                    }),
+                    duration_ms,
+                    request,
+                }
+            }
+        };
+        Ok(result)
+    }
+
     /// Enables or disables a plan; a disabled plan receives no new leads.
     #[graphql(guard = "RoleGuard(ADMIN)")]
     async fn set_ckb_plan_enabled(
@@ -250,5 +372,187 @@ impl PlansMutation {
         Ok(CkbPlan(
             db::plans::update(&state(ctx)?.db, id, fields).await?,
         ))
+    }
+}
+
+/// How one field of CKB's lead endpoint must be sent.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum FieldRequirement {
+    /// 必填
+    Required,
+    /// 二选一: phone or wechatId, at least one.
+    OneOf,
+    /// 选填
+    Optional,
+}
+
+/// One field of CKB's lead endpoint.
+#[derive(SimpleObject)]
+pub struct CkbInterfaceField {
+    pub name: &'static str,
+    /// `string`, `int` or `object`.
+    pub type_name: &'static str,
+    pub requirement: FieldRequirement,
+    /// What the field means, in Chinese as CKB's document puts it.
+    pub description_zh: &'static str,
+    pub description_en: &'static str,
+    /// Whether the field is part of the signature.
+    pub signed: bool,
+}
+
+/// A signed request to CKB's lead endpoint, with the apiKey masked.
+#[derive(SimpleObject)]
+pub struct CkbSignedExample {
+    /// The JSON body, `apiKey` masked.
+    pub body: Json<Value>,
+    /// The concatenated values that are hashed: md5(md5(stringToSign) + apiKey).
+    pub string_to_sign: String,
+    pub sign: String,
+    /// The same request as a curl command, apiKey masked.
+    pub curl: String,
+}
+
+/// What CKB's 计划接口 (plan interface) screen shows for a plan.
+#[derive(SimpleObject)]
+pub struct CkbPlanInterface {
+    /// The lead endpoint: `{endpoint}/v1/api/scenarios`.
+    pub url: String,
+    pub method: &'static str,
+    /// Both are accepted; JSON is recommended.
+    pub content_types: Vec<&'static str>,
+    pub fields: Vec<CkbInterfaceField>,
+    /// A signed request with sample data, signed with the plan's key and shown with the key
+    /// masked; its timestamp is the current time, so it stays valid for CKB's 5-minute window.
+    pub example: CkbSignedExample,
+}
+
+const INTERFACE_FIELDS: &[(&str, &str, FieldRequirement, &str, &str, bool)] = &[
+    (
+        "apiKey",
+        "string",
+        FieldRequirement::Required,
+        "计划的接口密钥，每个计划唯一",
+        "the plan's key; finds the plan",
+        false,
+    ),
+    (
+        "timestamp",
+        "int",
+        FieldRequirement::Required,
+        "秒级时间戳，与服务器时间相差不超过 5 分钟",
+        "Unix time in seconds, within 300 s of CKB's clock",
+        true,
+    ),
+    (
+        "sign",
+        "string",
+        FieldRequirement::Required,
+        "签名：md5(md5(按键名排序拼接的参数值) + apiKey)，小写",
+        "md5(md5(values in key order) + apiKey), lowercase hex",
+        false,
+    ),
+    (
+        "phone",
+        "string",
+        FieldRequirement::OneOf,
+        "手机号；没有微信号时作为线索标识",
+        "mobile number; the lead's identifier when there is no wechatId",
+        true,
+    ),
+    (
+        "wechatId",
+        "string",
+        FieldRequirement::OneOf,
+        "微信号；有值时作为线索标识",
+        "WeChat id; the identifier when present",
+        true,
+    ),
+    (
+        "name",
+        "string",
+        FieldRequirement::Optional,
+        "姓名",
+        "name",
+        true,
+    ),
+    (
+        "source",
+        "string",
+        FieldRequirement::Optional,
+        "来源",
+        "source",
+        true,
+    ),
+    (
+        "remark",
+        "string",
+        FieldRequirement::Optional,
+        "备注",
+        "remark",
+        true,
+    ),
+    (
+        "tags",
+        "string",
+        FieldRequirement::Optional,
+        "标签，英文逗号分隔",
+        "tags, comma-separated",
+        true,
+    ),
+    (
+        "siteTags",
+        "string",
+        FieldRequirement::Optional,
+        "站内标签，英文逗号分隔；重复提交时合并",
+        "site tags, comma-separated; merged on a repeat",
+        true,
+    ),
+    (
+        "portrait",
+        "object",
+        FieldRequirement::Optional,
+        "用户画像 {type, source, sourceData, remark, uniqueId}，不参与签名",
+        "behaviour portrait; not signed",
+        false,
+    ),
+];
+
+/// Sample data in the style of CKB's own quick test.
+fn sample_lead() -> LeadFields {
+    LeadFields {
+        phone: Some("18888888888".into()),
+        name: "测试客户".into(),
+        source: "partner-gateway 测试".into(),
+        ..Default::default()
+    }
+}
+
+fn signed_example(plan: &ckb_plan::Model, signed: &SignedRequest) -> CkbSignedExample {
+    let mut body = signed.params.clone();
+    body.insert("apiKey".into(), Value::String(mask_secret(&plan.api_key)));
+    let url = format!("{}{LEAD_PATH}", plan.endpoint);
+    let json = Value::Object(body.clone()).to_string();
+    CkbSignedExample {
+        curl: format!(
+            "curl -X POST '{url}' -H 'Content-Type: application/json' -d '{}'",
+            json.replace('\'', "'\\''")
+        ),
+        body: Json(Value::Object(body)),
+        string_to_sign: signed.signature.string_to_sign.clone(),
+        sign: signed.signature.sign.clone(),
+    }
+}
+
+fn sign_sample(plan: &ckb_plan::Model) -> Result<SignedRequest> {
+    let params = sample_lead().params(&plan.api_key, chrono::Utc::now().timestamp());
+    sign_params(params, &plan.api_key).map_err(GatewayError::internal)
+}
+
+fn answer_of(outcome: &DeliveryOutcome) -> CkbAnswer {
+    match outcome {
+        DeliveryOutcome::Created { .. } => CkbAnswer::Created,
+        DeliveryOutcome::Existing { .. } => CkbAnswer::Existing,
+        DeliveryOutcome::Rejected { .. } => CkbAnswer::Rejected,
+        DeliveryOutcome::Transient { .. } => CkbAnswer::Transient,
     }
 }

@@ -4,12 +4,13 @@
 //! names a PostgreSQL server, its own freshly created PostgreSQL database. Set `TEST_LOG=1` to
 //! see the gateway's logs.
 
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
 use partner_gateway::{
     app::App,
     auth,
-    config::{LogFormat, Settings},
+    ckb::simulator::{self, SimPlan, SimulatorConfig, SimulatorHandle},
+    config::Settings,
     demo::{self, DemoSize},
     domain::Role,
     state::AppState,
@@ -19,6 +20,7 @@ use serde_json::{json, Value};
 
 pub struct TestApp {
     app: Option<App>,
+    database_url: String,
     pub base: String,
     pub client: reqwest::Client,
     pub admin: String,
@@ -29,12 +31,44 @@ pub struct TestApp {
 
 static LOGS: Once = Once::new();
 
+/// Everything every gateway in this test process logged, at debug level and above.
+static CAPTURED: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct CaptureWriter;
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURED.lock().unwrap().extend_from_slice(buf);
+        if std::env::var("TEST_LOG").is_ok() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs a subscriber that captures the logs of every test in this process, so that a test
+/// can search them for personal data and secrets. `TEST_LOG=1` also prints them.
 fn init_logs() {
     LOGS.call_once(|| {
-        if std::env::var("TEST_LOG").is_ok() {
-            partner_gateway::telemetry::init(LogFormat::Text);
-        }
+        use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter};
+        let filter = EnvFilter::new(format!(
+            "{},partner_gateway=debug",
+            partner_gateway::telemetry::DEFAULT_FILTER
+        ));
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt::layer().with_ansi(false).with_writer(|| CaptureWriter))
+            .init();
     });
+}
+
+/// The logs captured so far, from every test of this process.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&CAPTURED.lock().unwrap()).into_owned()
 }
 
 /// A database URL for one test: a fresh PostgreSQL database when `TEST_DATABASE_URL` is set,
@@ -61,6 +95,25 @@ pub async fn test_database_url(dir: &std::path::Path) -> String {
     }
 }
 
+async fn start_app(database_url: &str, extra: &[&str]) -> App {
+    let mut args = vec![
+        "test",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        database_url,
+    ];
+    args.extend_from_slice(extra);
+    let settings = Settings::try_from_args(args).expect("valid test settings");
+    let state = App::build_state(settings).await.expect("gateway state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback port");
+    App::start_with(listener, state)
+        .await
+        .expect("gateway starts")
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(&[]).await
@@ -71,22 +124,7 @@ impl TestApp {
         init_logs();
         let dir = tempfile::tempdir().expect("temporary folder");
         let database_url = test_database_url(dir.path()).await;
-        let mut args = vec![
-            "test",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &database_url,
-        ];
-        args.extend_from_slice(extra);
-        let settings = Settings::try_from_args(args).expect("valid test settings");
-        let state = App::build_state(settings).await.expect("gateway state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("loopback port");
-        let app = App::start_with(listener, state)
-            .await
-            .expect("gateway starts");
+        let app = start_app(&database_url, extra).await;
         let base = format!("http://{}", app.addr());
         let db = &app.state().db;
         let (_, admin) = auth::create_token(db, Role::Admin, "test-admin")
@@ -100,6 +138,7 @@ impl TestApp {
             .unwrap();
         TestApp {
             app: Some(app),
+            database_url,
             base,
             client: reqwest::Client::new(),
             admin,
@@ -107,6 +146,18 @@ impl TestApp {
             integrator,
             _dir: dir,
         }
+    }
+
+    /// Stops the gateway and starts it again on the same database, as after a crash or a
+    /// deploy; the tokens stay valid.
+    pub async fn restart(mut self, extra: &[&str]) -> TestApp {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        let app = start_app(&self.database_url, extra).await;
+        self.base = format!("http://{}", app.addr());
+        self.app = Some(app);
+        self
     }
 
     pub fn state(&self) -> &AppState {
@@ -120,7 +171,7 @@ impl TestApp {
 
     /// Fills the database with generated data.
     pub async fn seed(&self, size: DemoSize) {
-        demo::generate(&self.state().db, size, 7)
+        demo::generate(&self.state().db, size, 7, &demo::DemoOptions::default())
             .await
             .expect("demo data");
     }
@@ -198,9 +249,94 @@ impl TestApp {
         data["createPartnerPool"]["id"].as_str().unwrap().to_owned()
     }
 
+    /// Adds a CKB plan and returns its id.
+    pub async fn create_plan(
+        &self,
+        name: &str,
+        api_key: &str,
+        endpoint: &str,
+        purpose: &str,
+        is_default: bool,
+    ) -> String {
+        let data = self
+            .query(
+                &self.admin,
+                "mutation($input: CreateCkbPlanInput!) { createCkbPlan(input: $input) { id } }",
+                json!({ "input": { "name": name, "apiKey": api_key, "endpoint": endpoint, "purpose": purpose, "isDefault": is_default } }),
+            )
+            .await;
+        data["createCkbPlan"]["id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(app) = self.app.take() {
             app.shutdown().await;
         }
     }
+}
+
+/// The apiKey of the simulator's plan in [`spawn_ckb`].
+pub const CKB_KEY: &str = "abcde-12345-fghij-67890-klmno";
+/// CKB's id of that plan.
+pub const CKB_PLAN_ID: i64 = 501;
+
+/// Starts a CKB simulator on a loopback port with one plan, [`CKB_KEY`].
+pub async fn spawn_ckb() -> SimulatorHandle {
+    spawn_ckb_with(SimulatorConfig::default()).await
+}
+
+/// Starts a CKB simulator with `config`, adding the [`CKB_KEY`] plan if it has no plans.
+pub async fn spawn_ckb_with(mut config: SimulatorConfig) -> SimulatorHandle {
+    if config.plans.is_empty() {
+        config.plans.push(SimPlan {
+            id: CKB_PLAN_ID,
+            name: "找伙伴测试".into(),
+            api_key: CKB_KEY.into(),
+            enabled: true,
+            has_messages: true,
+            scene_id: 1,
+        });
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback port");
+    simulator::spawn(config, listener)
+        .await
+        .expect("simulator starts")
+}
+
+/// Settings that make deliveries and retries fast enough for tests.
+pub const FAST_DELIVERY: &[&str] = &[
+    "--lead-backoff-ms",
+    "50",
+    "--lead-backoff-max-ms",
+    "200",
+    "--outbox-poll-ms",
+    "50",
+    "--lead-max-attempts",
+    "3",
+    "--ckb-timeout-ms",
+    "1000",
+    "--lead-lease-secs",
+    "2",
+    "--lead-wait-ms",
+    "3000",
+    "--rate-leads-per-minute",
+    "100000",
+];
+
+/// Polls `check` every 50 ms until it returns true or `seconds` pass.
+pub async fn eventually<F, Fut>(seconds: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }

@@ -1,0 +1,255 @@
+//! Durable delivery of stored leads to CKB.
+//!
+//! A lead is already in `ckb_leads` as PENDING when it reaches the outbox. Delivery is a claim
+//! (a lease on the row, so that no two workers or replicas send the same lead at the same
+//! time), one signed call, and a record of the answer that also releases the lease. A lead
+//! whose worker died keeps its lease until it runs out and is then claimed again, so a crash
+//! delays a lead but never loses it.
+//!
+//! NOTE: delivery is at least once. A worker that dies after CKB accepted a lead but before
+//! the answer was stored leaves the lead PENDING; the next attempt sends it again and CKB
+//! answers 已存在, which is stored as EXISTING.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use rand::Rng;
+use sea_orm::DatabaseConnection;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::client::{CkbClient, DeliveryOutcome, LeadFields};
+use crate::{
+    config::CkbSettings,
+    db::{self, entities::ckb_lead, leads::AttemptRecord},
+    domain::DeliveryStatus,
+    error::Result,
+};
+
+/// Sends stored leads to CKB, at once after a mutation and from a background worker.
+pub struct Outbox {
+    db: DatabaseConnection,
+    client: CkbClient,
+    settings: CkbSettings,
+    /// This process's name on the leases it takes.
+    owner: String,
+}
+
+impl Outbox {
+    pub fn new(db: DatabaseConnection, client: CkbClient, settings: CkbSettings) -> Self {
+        let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        Outbox {
+            db,
+            client,
+            settings,
+            owner,
+        }
+    }
+
+    /// The CKB client deliveries go through.
+    pub fn client(&self) -> &CkbClient {
+        &self.client
+    }
+
+    fn lease_until(&self) -> DateTime<Utc> {
+        db::now() + chrono::Duration::seconds(self.settings.lead_lease_secs as i64)
+    }
+
+    /// Tries to deliver one lead now, in a task of its own so that the attempt completes even
+    /// if the caller stops waiting, and waits at most `wait` for it. Returns the lead as it is
+    /// stored when the attempt ends or the wait runs out.
+    pub async fn deliver_and_wait(
+        self: &Arc<Self>,
+        lead_id: i64,
+        request_id: Option<String>,
+        wait: Duration,
+    ) -> Result<ckb_lead::Model> {
+        let outbox = Arc::clone(self);
+        let attempt =
+            tokio::spawn(async move { outbox.deliver_one(lead_id, request_id.as_deref()).await });
+        match tokio::time::timeout(wait, attempt).await {
+            Ok(Ok(Err(error))) => {
+                tracing::error!(lead.id = lead_id, error = ?error, "immediate delivery failed; the worker retries")
+            }
+            Ok(Err(error)) => {
+                tracing::error!(lead.id = lead_id, error = %error, "immediate delivery task failed; the worker retries")
+            }
+            Ok(Ok(Ok(()))) | Err(_) => {}
+        }
+        db::leads::find(&self.db, lead_id).await
+    }
+
+    /// Claims the lead if it is PENDING and unclaimed, sends it, and records the answer.
+    async fn deliver_one(&self, lead_id: i64, request_id: Option<&str>) -> Result<()> {
+        let Some(lead) =
+            db::leads::claim_one(&self.db, lead_id, &self.owner, self.lease_until()).await?
+        else {
+            return Ok(());
+        };
+        self.attempt(lead, request_id).await
+    }
+
+    /// Sends a claimed lead and records the outcome.
+    async fn attempt(&self, lead: ckb_lead::Model, request_id: Option<&str>) -> Result<()> {
+        let plan = db::plans::find(&self.db, lead.plan_id).await?;
+        let request_id = request_id
+            .map(str::to_owned)
+            .or_else(|| lead.request_id.clone());
+        let outcome = if plan.enabled {
+            self.client
+                .submit_lead(&plan, &fields_of(&lead), request_id.as_deref())
+                .await
+        } else {
+            DeliveryOutcome::Rejected {
+                code: None,
+                message: format!(
+                    "CKB plan {} is disabled; enable it and retry the lead",
+                    plan.id
+                ),
+            }
+        };
+        let attempts = lead.attempts + 1;
+        let record = self.record_for(&outcome, attempts);
+        match &outcome {
+            DeliveryOutcome::Created { .. } | DeliveryOutcome::Existing { .. } => {
+                tracing::debug!(
+                    lead.id = lead.id,
+                    plan.id = plan.id,
+                    attempts,
+                    outcome = outcome.label(),
+                    "lead delivered to CKB"
+                )
+            }
+            DeliveryOutcome::Rejected { code, message } => {
+                tracing::warn!(lead.id = lead.id, plan.id = plan.id, attempts, ckb.code = ?code, ckb.message = %message, "CKB rejected the lead; an admin must fix it and retry")
+            }
+            DeliveryOutcome::Transient { reason, .. } => {
+                tracing::warn!(lead.id = lead.id, plan.id = plan.id, attempts, reason = %reason, status = ?record.status, next_attempt_at = %record.next_attempt_at, "lead delivery failed")
+            }
+        }
+        let written = db::leads::record_attempt(&self.db, lead.id, &self.owner, record).await?;
+        if !written {
+            tracing::warn!(
+                lead.id = lead.id,
+                "the lease ran out before the answer was stored; another worker owns the lead now"
+            );
+        }
+        Ok(())
+    }
+
+    fn record_for(&self, outcome: &DeliveryOutcome, attempts: i32) -> AttemptRecord {
+        let now = db::now();
+        let (status, error) = match outcome {
+            DeliveryOutcome::Created { .. } => (DeliveryStatus::Created, None),
+            DeliveryOutcome::Existing { .. } => (DeliveryStatus::Existing, None),
+            DeliveryOutcome::Rejected { message, .. } => (
+                DeliveryStatus::Rejected,
+                Some(format!("CKB rejected the lead: {message}")),
+            ),
+            DeliveryOutcome::Transient { reason, .. }
+                if attempts as u32 >= self.settings.lead_max_attempts =>
+            {
+                (
+                    DeliveryStatus::Failed,
+                    Some(format!("{reason} (gave up after {attempts} attempts)")),
+                )
+            }
+            DeliveryOutcome::Transient { reason, .. } => {
+                (DeliveryStatus::Pending, Some(reason.clone()))
+            }
+        };
+        let next_attempt_at = if status == DeliveryStatus::Pending {
+            now + self.backoff(attempts)
+        } else {
+            now
+        };
+        AttemptRecord {
+            status,
+            error,
+            ckb_code: outcome.ckb_code(),
+            ckb_message: outcome.ckb_message().map(str::to_owned),
+            next_attempt_at,
+        }
+    }
+
+    /// The wait before the next attempt after `attempts` attempts: the base delay doubled per
+    /// attempt, capped, plus random jitter of up to half the delay so that leads that failed
+    /// together do not retry together.
+    fn backoff(&self, attempts: i32) -> chrono::Duration {
+        let exponent = (attempts.max(1) - 1).min(20) as u32;
+        let delay = self
+            .settings
+            .lead_backoff_ms
+            .saturating_mul(1 << exponent)
+            .min(self.settings.lead_backoff_max_ms);
+        let jitter = rand::rng().random_range(0..=delay / 2);
+        chrono::Duration::milliseconds((delay + jitter) as i64)
+    }
+
+    /// Claims and delivers due leads until none is due or `stop` is cancelled; returns how
+    /// many were attempted. A batch that started is finished before it returns.
+    pub async fn drain_due(&self, stop: &CancellationToken) -> Result<usize> {
+        let mut attempted = 0;
+        while !stop.is_cancelled() {
+            let batch = self.settings.outbox_concurrency as u64;
+            let leads =
+                db::leads::claim_due(&self.db, &self.owner, self.lease_until(), batch).await?;
+            if leads.is_empty() {
+                return Ok(attempted);
+            }
+            let claimed = leads.len();
+            attempted += claimed;
+            futures::stream::iter(leads)
+                .for_each_concurrent(self.settings.outbox_concurrency, |lead| async move {
+                    let id = lead.id;
+                    if let Err(error) = self.attempt(lead, None).await {
+                        tracing::error!(lead.id = id, error = ?error, "delivery attempt could not be recorded");
+                    }
+                })
+                .await;
+            if (claimed as u64) < batch {
+                break;
+            }
+        }
+        Ok(attempted)
+    }
+
+    /// Starts the background worker: it delivers due leads every poll interval until `stop`
+    /// is cancelled, then finishes the attempts in progress and returns.
+    pub fn spawn_worker(self: Arc<Self>, stop: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let poll = Duration::from_millis(self.settings.outbox_poll_ms);
+            tracing::info!(owner = %self.owner, poll_ms = poll.as_millis() as u64, "delivery worker started");
+            while !stop.is_cancelled() {
+                // Not raced against `stop`: dropping a batch midway would abandon calls to CKB
+                // whose answers then never get stored.
+                if let Err(error) = self.drain_due(&stop).await {
+                    tracing::error!(error = ?error, "delivery worker could not read the outbox; retrying");
+                }
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(poll) => {}
+                }
+            }
+            tracing::info!("delivery worker stopped");
+        })
+    }
+}
+
+/// The CKB fields of a stored lead.
+pub fn fields_of(lead: &ckb_lead::Model) -> LeadFields {
+    LeadFields {
+        phone: lead.phone.clone(),
+        wechat_id: lead.wechat_id.clone(),
+        name: lead.name.clone(),
+        source: lead.source.clone(),
+        remark: lead.remark.clone(),
+        tags: serde_json::from_str(&lead.tags).unwrap_or_default(),
+        site_tags: serde_json::from_str(&lead.site_tags).unwrap_or_default(),
+        portrait: lead
+            .portrait
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok()),
+    }
+}

@@ -1,0 +1,92 @@
+//! The command line, run as a separate process.
+
+use std::{io::Write, process::Command};
+
+use serde_json::{json, Value};
+
+/// CKB's signature vectors: parameters, apiKey, the string to sign and the sign.
+fn vectors() -> Vec<(Value, &'static str, &'static str, &'static str)> {
+    vec![
+        (
+            json!({ "apiKey": "YOUR_API_KEY", "timestamp": 1710000000, "phone": "13800000000", "name": "张三", "source": "微信广告" }),
+            "YOUR_API_KEY",
+            "张三13800000000微信广告1710000000",
+            "de9cdd9cae7bdabef299eccc2f4d9e33",
+        ),
+        (
+            json!({ "name": "张三", "phone": "13800000000", "siteTags": "新客,女装", "source": "测试", "timestamp": "1710000000" }),
+            "abcde-12345-fghij-67890-klmno",
+            "张三13800000000新客,女装测试1710000000",
+            "308a38e8947fc36922608a5cdcbed233",
+        ),
+        (
+            json!({
+                "apiKey": "k1", "sign": "00000000000000000000000000000000", "timestamp": 1710000000,
+                "wechatId": "wxid_abcdefg123", "phone": "13800000001", "name": "李四", "remark": "", "source": null,
+                "portrait": { "type": 1, "source": 0, "uniqueId": "site_1" }
+            }),
+            "k1",
+            "李四138000000011710000000wxid_abcdefg123",
+            "fb23346cc6f48be9442047c7c4b95c22",
+        ),
+    ]
+}
+
+fn sign_with_cli(params: &Value, api_key: &str) -> Value {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(["ckb", "sign", "--api-key", api_key])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("partner-gateway runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(params.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "ckb sign failed");
+    serde_json::from_slice(&output.stdout).expect("ckb sign prints JSON")
+}
+
+#[test]
+fn ckb_sign_reproduces_every_vector() {
+    for (params, api_key, string_to_sign, sign) in vectors() {
+        let output = sign_with_cli(&params, api_key);
+        assert_eq!(output["stringToSign"], string_to_sign);
+        assert_eq!(output["sign"], sign);
+    }
+}
+
+#[test]
+fn ckb_sign_rejects_a_list_value() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(["ckb", "sign", "--api-key", "k"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"tags": ["a", "b"], "timestamp": 1}"#)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("tags"));
+}
+
+#[test]
+fn export_schema_prints_the_committed_schema() {
+    let output = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .arg("export-schema")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
+}

@@ -1,0 +1,685 @@
+//! Lead delivery to CKB, over real HTTP against the CKB simulator.
+
+use std::time::{Duration, Instant};
+
+use partner_gateway::ckb::simulator::{Faults, SimulatorConfig, SimulatorHandle};
+use serde_json::{json, Value};
+
+use crate::support::{
+    captured_logs, eventually, spawn_ckb, spawn_ckb_with, TestApp, CKB_KEY, FAST_DELIVERY,
+};
+
+const SUBMIT: &str = "mutation($input: SubmitLeadInput!) { submitLead(input: $input) {
+    alreadySubmitted lead { id deliveryStatus attempts ckbCode ckbMessage lastError identifier phone wechatId } } }";
+
+const LEAD: &str = "query($id: ID!) { ckbLead(id: $id) { id deliveryStatus attempts ckbCode ckbMessage lastError friendStatus } }";
+
+/// A gateway with fast retries and an INTEGRATOR plan on a fresh simulator.
+async fn gateway_with_ckb(extra: &[&str]) -> (TestApp, SimulatorHandle) {
+    let ckb = spawn_ckb().await;
+    let mut args = FAST_DELIVERY.to_vec();
+    args.extend_from_slice(extra);
+    let app = TestApp::spawn_with(&args).await;
+    app.create_plan("外部表单", CKB_KEY, &ckb.base_url(), "INTEGRATOR", false)
+        .await;
+    (app, ckb)
+}
+
+async fn submit(app: &TestApp, token: &str, input: Value) -> Value {
+    app.query(token, SUBMIT, json!({ "input": input })).await["submitLead"].clone()
+}
+
+async fn lead(app: &TestApp, id: &str) -> Value {
+    app.query(&app.admin, LEAD, json!({ "id": id })).await["ckbLead"].clone()
+}
+
+#[tokio::test]
+async fn submit_lead_is_created_then_existing() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    let first = submit(
+        &app,
+        &app.integrator,
+        json!({ "phone": "13800000001", "name": "李雷", "source": "官网表单" }),
+    )
+    .await;
+    assert_eq!(first["alreadySubmitted"], false);
+    assert_eq!(first["lead"]["deliveryStatus"], "CREATED");
+    assert_eq!(first["lead"]["ckbCode"], 200);
+    assert_eq!(first["lead"]["ckbMessage"], "新增成功");
+    assert_eq!(first["lead"]["attempts"], 1);
+
+    let second = submit(
+        &app,
+        &app.integrator,
+        json!({ "phone": "13800000001", "name": "李雷" }),
+    )
+    .await;
+    assert_eq!(second["lead"]["deliveryStatus"], "EXISTING");
+    assert_eq!(second["lead"]["ckbMessage"], "已存在");
+    assert_ne!(first["lead"]["id"], second["lead"]["id"]);
+
+    let counts = ckb.counts();
+    assert_eq!(counts.identifiers["13800000001"].created, 1);
+    assert_eq!(counts.identifiers["13800000001"].existing, 1);
+}
+
+#[tokio::test]
+async fn wechat_id_is_the_identifier_when_present() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    submit(
+        &app,
+        &app.integrator,
+        json!({ "phone": "13800000002", "wechatId": "wxid_lilei2026" }),
+    )
+    .await;
+    assert_eq!(ckb.counts().identifiers["wxid_lilei2026"].created, 1);
+    assert!(!ckb.counts().identifiers.contains_key("13800000002"));
+}
+
+#[tokio::test]
+async fn unknown_api_key_is_rejected_without_retries() {
+    let ckb = spawn_ckb().await;
+    let app = TestApp::spawn_with(FAST_DELIVERY).await;
+    app.create_plan(
+        "错误密钥",
+        "wrong-key-00000",
+        &ckb.base_url(),
+        "INTEGRATOR",
+        false,
+    )
+    .await;
+    let receipt = submit(&app, &app.integrator, json!({ "phone": "13800000003" })).await;
+    assert_eq!(receipt["lead"]["deliveryStatus"], "REJECTED");
+    assert_eq!(receipt["lead"]["ckbCode"], 401);
+    assert_eq!(receipt["lead"]["ckbMessage"], "无效的apiKey");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let id = receipt["lead"]["id"].as_str().unwrap();
+    assert_eq!(
+        lead(&app, id).await["attempts"],
+        1,
+        "a rejected lead was retried"
+    );
+}
+
+#[tokio::test]
+async fn expired_timestamp_is_rejected() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    ckb.set_unix_time(Some(chrono::Utc::now().timestamp() + 301));
+    let receipt = submit(&app, &app.integrator, json!({ "phone": "13800000004" })).await;
+    assert_eq!(receipt["lead"]["deliveryStatus"], "REJECTED");
+    assert_eq!(receipt["lead"]["ckbCode"], 400);
+    assert_eq!(receipt["lead"]["ckbMessage"], "请求已过期");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_failed_then_retry_lead_delivers() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    ckb.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let receipt = submit(&app, &app.integrator, json!({ "phone": "13800000005" })).await;
+    let id = receipt["lead"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(receipt["lead"]["deliveryStatus"], "PENDING");
+    let failed = eventually(10, || async {
+        lead(&app, &id).await["deliveryStatus"] == "FAILED"
+    })
+    .await;
+    assert!(failed, "lead did not end FAILED: {}", lead(&app, &id).await);
+    let stored = lead(&app, &id).await;
+    assert_eq!(stored["attempts"], 3);
+    assert!(
+        stored["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after 3 attempts"),
+        "{stored}"
+    );
+
+    ckb.set_faults(Faults::default());
+    let retried = app
+        .query(
+            &app.admin,
+            "mutation($id: ID!) { retryLead(id: $id) { lead { deliveryStatus ckbMessage } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(retried["retryLead"]["lead"]["deliveryStatus"], "CREATED");
+    assert_eq!(ckb.counts().identifiers["13800000005"].created, 1);
+}
+
+#[tokio::test]
+async fn retry_of_a_created_lead_is_a_conflict() {
+    let (app, _ckb) = gateway_with_ckb(&[]).await;
+    let receipt = submit(&app, &app.integrator, json!({ "phone": "13800000006" })).await;
+    let (code, _) = app
+        .query_error(
+            &app.admin,
+            "mutation($id: ID!) { retryLead(id: $id) { lead { id } } }",
+            json!({ "id": receipt["lead"]["id"] }),
+        )
+        .await;
+    assert_eq!(code, "CONFLICT");
+}
+
+#[tokio::test]
+async fn ckb_down_then_up_delivers_each_lead_once() {
+    let (app, ckb) = gateway_with_ckb(&["--lead-max-attempts", "50"]).await;
+    ckb.set_faults(Faults {
+        down: true,
+        ..Faults::default()
+    });
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let receipt = submit(
+            &app,
+            &app.integrator,
+            json!({ "phone": format!("1380000010{n}") }),
+        )
+        .await;
+        assert_eq!(receipt["lead"]["deliveryStatus"], "PENDING");
+        ids.push(receipt["lead"]["id"].as_str().unwrap().to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for id in &ids {
+        assert_eq!(lead(&app, id).await["deliveryStatus"], "PENDING");
+    }
+
+    ckb.set_faults(Faults::default());
+    for id in &ids {
+        let delivered = eventually(10, || async {
+            lead(&app, id).await["deliveryStatus"] == "CREATED"
+        })
+        .await;
+        assert!(delivered, "lead {id} was not delivered after CKB came back");
+    }
+    let counts = ckb.counts();
+    for n in 0..5 {
+        assert_eq!(counts.identifiers[&format!("1380000010{n}")].created, 1);
+    }
+}
+
+#[tokio::test]
+async fn slow_ckb_does_not_hold_the_mutation_past_its_wait() {
+    let (app, ckb) = gateway_with_ckb(&[
+        "--lead-wait-ms",
+        "300",
+        "--ckb-timeout-ms",
+        "3000",
+        "--lead-lease-secs",
+        "5",
+    ])
+    .await;
+    ckb.set_faults(Faults {
+        latency: Duration::from_millis(1500),
+        ..Faults::default()
+    });
+    let started = Instant::now();
+    let receipt = submit(&app, &app.integrator, json!({ "phone": "13800000007" })).await;
+    let elapsed = started.elapsed();
+    assert_eq!(receipt["lead"]["deliveryStatus"], "PENDING");
+    assert!(
+        elapsed < Duration::from_millis(1400),
+        "the mutation waited {elapsed:?}, longer than its 300 ms wait allows"
+    );
+    let id = receipt["lead"]["id"].as_str().unwrap().to_owned();
+    let delivered = eventually(10, || async {
+        lead(&app, &id).await["deliveryStatus"] == "CREATED"
+    })
+    .await;
+    assert!(delivered, "the slow answer was not recorded");
+    assert_eq!(
+        ckb.counts().identifiers["13800000007"].requests,
+        1,
+        "the lead was sent twice"
+    );
+}
+
+#[tokio::test]
+async fn lead_stored_before_a_crash_is_delivered_after_restart() {
+    let ckb = spawn_ckb().await;
+    let mut args = FAST_DELIVERY.to_vec();
+    args.extend_from_slice(&["--outbox-worker", "false"]);
+    let app = TestApp::spawn_with(&args).await;
+    let plan = app
+        .create_plan("外部表单", CKB_KEY, &ckb.base_url(), "INTEGRATOR", false)
+        .await;
+
+    // The row a crashed process leaves: stored, never sent.
+    let stored = partner_gateway::db::leads::insert_pending(
+        &app.state().db,
+        partner_gateway::db::leads::NewLead {
+            plan_id: plan.parse().unwrap(),
+            phone: Some("13800000008".into()),
+            name: "崩溃前".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ckb.counts().lead_requests, 0);
+
+    let app = app.restart(FAST_DELIVERY).await;
+    let id = stored.id.to_string();
+    let delivered = eventually(10, || async {
+        lead(&app, &id).await["deliveryStatus"] == "CREATED"
+    })
+    .await;
+    assert!(
+        delivered,
+        "the restarted gateway did not deliver the stored lead"
+    );
+    assert_eq!(ckb.counts().identifiers["13800000008"].created, 1);
+}
+
+#[tokio::test]
+async fn lead_held_by_a_dead_worker_is_taken_over_after_its_lease() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    let plan = partner_gateway::db::plans::list(&app.state().db)
+        .await
+        .unwrap()[0]
+        .id;
+    let stored = partner_gateway::db::leads::insert_pending(
+        &app.state().db,
+        partner_gateway::db::leads::NewLead {
+            plan_id: plan,
+            phone: Some("13800000009".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Another process claimed the lead and died: its lease runs for one more second.
+    let lease_until = partner_gateway::db::now() + chrono::Duration::seconds(1);
+    use partner_gateway::db::entities::ckb_lead;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    ckb_lead::Entity::update_many()
+        .col_expr(
+            ckb_lead::Column::LeaseOwner,
+            sea_orm::sea_query::Expr::value("dead-worker"),
+        )
+        .col_expr(
+            ckb_lead::Column::LeaseUntil,
+            sea_orm::sea_query::Expr::value(lease_until),
+        )
+        .filter(ckb_lead::Column::Id.eq(stored.id))
+        .exec(&app.state().db)
+        .await
+        .unwrap();
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        ckb.counts().lead_requests,
+        0,
+        "a leased lead was sent before its lease ran out"
+    );
+    let id = stored.id.to_string();
+    let delivered = eventually(10, || async {
+        lead(&app, &id).await["deliveryStatus"] == "CREATED"
+    })
+    .await;
+    assert!(delivered);
+}
+
+#[tokio::test]
+async fn hundred_concurrent_submissions_are_all_delivered_once() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    let calls = (0..100).map(|n| {
+        let input =
+            json!({ "phone": format!("139{n:08}"), "idempotencyKey": format!("order-{n}") });
+        let app = &app;
+        async move {
+            app.post(Some(&app.integrator), SUBMIT, json!({ "input": input }))
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut ids = std::collections::HashSet::new();
+    for (status, body) in &results {
+        assert_eq!(*status, reqwest::StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        ids.insert(
+            body["data"]["submitLead"]["lead"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(ids.len(), 100);
+    for id in &ids {
+        let delivered = eventually(10, || async {
+            lead(&app, id).await["deliveryStatus"] == "CREATED"
+        })
+        .await;
+        assert!(delivered, "lead {id} not delivered");
+    }
+    let counts = ckb.counts();
+    assert_eq!(counts.outcomes.created, 100);
+    for n in 0..100 {
+        assert_eq!(counts.identifiers[&format!("139{n:08}")].requests, 1);
+    }
+}
+
+#[tokio::test]
+async fn hundred_submissions_with_one_idempotency_key_store_and_send_once() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    let input = json!({ "phone": "13700000000", "idempotencyKey": "same-click" });
+    let calls = (0..100).map(|_| {
+        app.post(
+            Some(&app.integrator),
+            SUBMIT,
+            json!({ "input": input.clone() }),
+        )
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut ids = std::collections::HashSet::new();
+    let mut first_submissions = 0;
+    for (_, body) in &results {
+        assert!(body.get("errors").is_none(), "{body}");
+        ids.insert(
+            body["data"]["submitLead"]["lead"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        if body["data"]["submitLead"]["alreadySubmitted"] == false {
+            first_submissions += 1;
+        }
+    }
+    assert_eq!(ids.len(), 1, "one key produced several leads: {ids:?}");
+    assert_eq!(first_submissions, 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ckb.counts().identifiers["13700000000"].requests, 1);
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_per_token() {
+    let (app, _ckb) = gateway_with_ckb(&[]).await;
+    let input = json!({ "phone": "13700000001", "idempotencyKey": "k1" });
+    let a = submit(&app, &app.integrator, input.clone()).await;
+    let b = submit(&app, &app.admin, input).await;
+    assert_ne!(a["lead"]["id"], b["lead"]["id"]);
+}
+
+#[tokio::test]
+async fn invalid_leads_are_refused_naming_the_field() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    let cases = [
+        (json!({ "name": "无联系方式" }), "phone"),
+        (json!({ "phone": "12345" }), "phone"),
+        (json!({ "wechatId": "1abc" }), "wechatId"),
+        (json!({ "phone": "13800000010", "tags": ["a,b"] }), "tags"),
+        (
+            json!({ "phone": "13800000010", "portrait": { "type": 9 } }),
+            "portrait.type",
+        ),
+        (
+            json!({ "phone": "13800000010", "portrait": { "type": 1, "remark": "长".repeat(101) } }),
+            "portrait.remark",
+        ),
+        (
+            json!({ "phone": "13800000010", "portrait": { "type": 1, "sourceData": [1, 2] } }),
+            "portrait.sourceData",
+        ),
+        (
+            json!({ "phone": "13800000010", "name": "名".repeat(51) }),
+            "name",
+        ),
+        (
+            json!({ "phone": "13800000010", "idempotencyKey": "has space" }),
+            "idempotencyKey",
+        ),
+    ];
+    for (input, field) in cases {
+        let (_, body) = app
+            .post(Some(&app.integrator), SUBMIT, json!({ "input": input }))
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{input}: {body}"
+        );
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], field,
+            "{input}: {body}"
+        );
+    }
+    assert_eq!(ckb.counts().lead_requests, 0);
+    let stored = app
+        .query(&app.admin, "{ ckbLeads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(
+        stored["ckbLeads"]["totalCount"], 0,
+        "an invalid lead was stored"
+    );
+}
+
+#[tokio::test]
+async fn integrator_sees_only_its_own_leads() {
+    let (app, _ckb) = gateway_with_ckb(&[]).await;
+    let mine = submit(&app, &app.integrator, json!({ "phone": "13800000011" })).await;
+    let admins = submit(&app, &app.admin, json!({ "phone": "13800000012" })).await;
+    let list = app
+        .query(
+            &app.integrator,
+            "{ ckbLeads { totalCount edges { node { id phone } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["ckbLeads"]["totalCount"], 1);
+    assert_eq!(
+        list["ckbLeads"]["edges"][0]["node"]["id"],
+        mine["lead"]["id"]
+    );
+    assert_eq!(list["ckbLeads"]["edges"][0]["node"]["phone"], "138****0011");
+    let (code, _) = app
+        .query_error(&app.integrator, LEAD, json!({ "id": admins["lead"]["id"] }))
+        .await;
+    assert_eq!(code, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn portrait_and_form_encoding_reach_ckb() {
+    let ckb = spawn_ckb().await;
+    let app = TestApp::spawn_with(FAST_DELIVERY).await;
+    app.query(
+        &app.admin,
+        "mutation($input: CreateCkbPlanInput!) { createCkbPlan(input: $input) { id } }",
+        json!({ "input": { "name": "表单编码", "apiKey": CKB_KEY, "endpoint": ckb.base_url(), "purpose": "INTEGRATOR", "contentType": "FORM" } }),
+    )
+    .await;
+    let receipt = submit(
+        &app,
+        &app.integrator,
+        json!({ "phone": "13800000013", "siteTags": ["新客"], "portrait": { "type": 1, "source": 0, "sourceData": { "page": "/pricing" }, "uniqueId": "visit-1" } }),
+    )
+    .await;
+    assert_eq!(receipt["lead"]["deliveryStatus"], "CREATED", "{receipt}");
+    let portraits = ckb.portraits();
+    assert_eq!(portraits.len(), 1);
+    let leads = ckb.plan_leads(crate::support::CKB_PLAN_ID);
+    assert_eq!(leads[0].site_tags, vec!["新客".to_owned()]);
+}
+
+const LINK: &str = "mutation($m: ID!) { linkKaruo(memberId: $m) { alreadySubmitted lead { id deliveryStatus ckbMessage source origin originId } } }";
+
+#[tokio::test]
+async fn link_karuo_submits_once_within_its_window() {
+    let ckb = spawn_ckb().await;
+    let app = TestApp::spawn_with(FAST_DELIVERY).await;
+    app.create_plan("链接卡若", CKB_KEY, &ckb.base_url(), "LINK_KARUO", true)
+        .await;
+    let member = app.create_member("韩梅梅", Some("13800000014"), &[]).await;
+
+    let first = app.query(&app.service, LINK, json!({ "m": member })).await["linkKaruo"].clone();
+    assert_eq!(first["alreadySubmitted"], false);
+    assert_eq!(first["lead"]["deliveryStatus"], "CREATED");
+    assert_eq!(first["lead"]["origin"], "LINK_KARUO");
+    assert_eq!(first["lead"]["originId"], member.as_str());
+    assert_eq!(first["lead"]["source"], "找伙伴·首页链接卡若");
+
+    let presses = (0..10).map(|_| app.query(&app.service, LINK, json!({ "m": member })));
+    for again in futures::future::join_all(presses).await {
+        assert_eq!(again["linkKaruo"]["alreadySubmitted"], true);
+        assert_eq!(again["linkKaruo"]["lead"]["id"], first["lead"]["id"]);
+    }
+    assert_eq!(ckb.counts().identifiers["13800000014"].requests, 1);
+}
+
+#[tokio::test]
+async fn link_karuo_needs_a_contact_and_a_default_plan() {
+    let ckb = spawn_ckb().await;
+    let app = TestApp::spawn_with(FAST_DELIVERY).await;
+    let member = app.create_member("有电话", Some("13800000015"), &[]).await;
+    let (code, message) = app
+        .query_error(&app.service, LINK, json!({ "m": member }))
+        .await;
+    assert_eq!(code, "CONFLICT");
+    assert!(message.contains("default"), "{message}");
+
+    app.create_plan("链接卡若", CKB_KEY, &ckb.base_url(), "LINK_KARUO", true)
+        .await;
+    let silent = app.create_member("无联系方式", None, &[]).await;
+    let (_, body) = app
+        .post(Some(&app.service), LINK, json!({ "m": silent }))
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "memberId");
+    let (code, _) = app
+        .query_error(&app.integrator, LINK, json!({ "m": member }))
+        .await;
+    assert_eq!(code, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn recorded_match_submits_the_requesters_lead() {
+    let ckb = spawn_ckb().await;
+    let app = TestApp::spawn_with(FAST_DELIVERY).await;
+    app.create_plan("找伙伴", CKB_KEY, &ckb.base_url(), "MATCH", false)
+        .await;
+    let requester = app.create_member("发起人", Some("13800000016"), &[]).await;
+    app.create_member("候选", None, &[]).await;
+    app.create_pool(json!({ "name": "全体", "kind": "PARTNER", "source": "ALL_MEMBERS" }))
+        .await;
+    let data = app
+        .query(
+            &app.service,
+            "mutation($r: ID!) { recordMatch(requesterId: $r, kind: PARTNER) { matchRecord { id lead { id deliveryStatus origin } } lead { lead { ckbMessage originId } } } }",
+            json!({ "r": requester }),
+        )
+        .await;
+    let payload = &data["recordMatch"];
+    assert_eq!(payload["lead"]["lead"]["ckbMessage"], "新增成功");
+    assert_eq!(
+        payload["lead"]["lead"]["originId"],
+        payload["matchRecord"]["id"]
+    );
+    assert_eq!(payload["matchRecord"]["lead"]["origin"], "MATCH");
+    assert_eq!(ckb.counts().identifiers["13800000016"].created, 1);
+}
+
+#[tokio::test]
+async fn send_test_lead_returns_ckbs_exact_answer() {
+    let (app, _ckb) = gateway_with_ckb(&[]).await;
+    let query = "mutation { sendTestLead(planId: \"1\") { answer httpStatus ckbCode ckbMessage body request { body stringToSign sign } } }";
+    let first = app.query(&app.admin, query, json!({})).await["sendTestLead"].clone();
+    assert_eq!(first["answer"], "CREATED");
+    assert_eq!(
+        first["body"],
+        r#"{"code":200,"message":"新增成功","data":"18888888888"}"#
+    );
+    assert_eq!(first["request"]["body"]["apiKey"], "****lmno");
+    let second = app.query(&app.admin, query, json!({})).await["sendTestLead"].clone();
+    assert_eq!(second["answer"], "EXISTING");
+    assert_eq!(second["ckbMessage"], "已存在");
+    let stored = app
+        .query(&app.admin, "{ ckbLeads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(
+        stored["ckbLeads"]["totalCount"], 0,
+        "a test lead was stored as a lead"
+    );
+}
+
+#[tokio::test]
+async fn plan_api_key_is_write_only() {
+    let (app, _ckb) = gateway_with_ckb(&[]).await;
+    let plan = app
+        .query(
+            &app.admin,
+            "{ ckbPlans { apiKeyMasked interface { example { body curl } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(plan["ckbPlans"][0]["apiKeyMasked"], "****lmno");
+    assert!(
+        !plan.to_string().contains(CKB_KEY),
+        "the apiKey leaked: {plan}"
+    );
+    let (code, _) = app
+        .query_error(&app.admin, "{ ckbPlans { apiKey } }", json!({}))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn logs_never_contain_phones_wechat_ids_keys_or_tokens() {
+    let ckb = spawn_ckb_with(SimulatorConfig::default()).await;
+    let app = TestApp::spawn_with(FAST_DELIVERY).await;
+    app.create_plan("外部表单", CKB_KEY, &ckb.base_url(), "INTEGRATOR", true)
+        .await;
+    app.create_plan(
+        "错误密钥",
+        "secret-wrong-key-777",
+        &ckb.base_url(),
+        "MATCH",
+        false,
+    )
+    .await;
+    let member = app.create_member("隐私", Some("13655556666"), &[]).await;
+    submit(
+        &app,
+        &app.integrator,
+        json!({ "phone": "13611112222", "wechatId": "wxid_private_777", "remark": "x" }),
+    )
+    .await;
+    app.query(&app.service, LINK, json!({ "m": member })).await;
+    ckb.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    submit(&app, &app.integrator, json!({ "phone": "13633334444" })).await;
+    app.post(
+        Some(&app.admin),
+        "mutation { retryLead(id: \"999\") { lead { id } } }",
+        json!({}),
+    )
+    .await;
+    app.post(
+        Some("pgw_wrong_token_secret"),
+        "{ viewer { name } }",
+        json!({}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let logs = captured_logs();
+    assert!(
+        logs.contains("test-integrator"),
+        "the request log did not capture this test"
+    );
+    for secret in [
+        "13655556666",
+        "13611112222",
+        "wxid_private_777",
+        "13633334444",
+        CKB_KEY,
+        "secret-wrong-key-777",
+        app.admin.as_str(),
+        app.integrator.as_str(),
+        app.service.as_str(),
+        "pgw_wrong_token_secret",
+    ] {
+        assert!(!logs.contains(secret), "the logs contain {secret}");
+    }
+}
