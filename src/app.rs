@@ -10,7 +10,10 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    ckb::{client::CkbClient, outbox::Outbox},
+    ckb::{
+        client::CkbClient, manage::ManageClient, outbox::Outbox, stats::RemoteStats,
+        sync::FriendSync,
+    },
     config::Settings,
     db, http,
     state::{AppState, AppStateInner},
@@ -53,11 +56,31 @@ impl App {
         )
         .context("failed to build the HTTP client for CKB")?;
         let outbox = Arc::new(Outbox::new(db.clone(), client, settings.ckb.clone()));
+        let manage = Arc::new(
+            ManageClient::new(
+                settings.ckb_credentials(),
+                Duration::from_millis(settings.ckb.ckb_connect_timeout_ms),
+                Duration::from_millis(settings.ckb.ckb_timeout_ms),
+            )
+            .context("failed to build the HTTP client for CKB's management API")?,
+        );
+        let remote_stats = Arc::new(RemoteStats::new(
+            Arc::clone(&manage),
+            Duration::from_secs(settings.ckb.ckb_stats_ttl_secs),
+        ));
+        let friend_sync = Arc::new(FriendSync::new(
+            db.clone(),
+            Arc::clone(&manage),
+            settings.ckb.friend_sync_max_pages,
+        ));
         Ok(AppState::new(AppStateInner {
             db,
             settings,
             statements,
             outbox,
+            manage,
+            remote_stats,
+            friend_sync,
         }))
     }
 
@@ -89,6 +112,12 @@ impl App {
         let mut workers = Vec::new();
         if state.settings.ckb.outbox_worker {
             workers.push(Arc::clone(&state.outbox).spawn_worker(shutdown.child_token()));
+        }
+        if state.settings.ckb.friend_sync_secs > 0 && state.manage.is_configured() {
+            let interval = Duration::from_secs(state.settings.ckb.friend_sync_secs);
+            workers.push(
+                Arc::clone(&state.friend_sync).spawn_worker(interval, shutdown.child_token()),
+            );
         }
         tracing::info!(%addr, "listening");
         Ok(App {

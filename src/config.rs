@@ -169,6 +169,31 @@ pub struct CkbSettings {
     #[arg(long, env = "PGW_LINK_KARUO_WINDOW_SECS", default_value_t = 86_400)]
     pub link_karuo_window_secs: u64,
 
+    /// CKB management account, for reading CKB's plan numbers and friend statuses
+    /// (`POST /v1/auth/login`). Without it only the gateway's own numbers are shown.
+    #[arg(long, env = "PGW_CKB_ACCOUNT")]
+    pub ckb_account: Option<String>,
+
+    /// Password of the CKB management account. It is never logged or returned.
+    #[arg(long, env = "PGW_CKB_PASSWORD", hide_env_values = true)]
+    pub ckb_password: Option<crate::ckb::manage::Secret>,
+
+    /// CKB account type: 1 for the operator console (操盘手/运营后台), 2 for a store.
+    #[arg(long, env = "PGW_CKB_TYPE_ID", default_value_t = 1)]
+    pub ckb_type_id: i64,
+
+    /// How long CKB's plan numbers are cached before they are read again, in seconds.
+    #[arg(long, env = "PGW_CKB_STATS_TTL_SECS", default_value_t = 60)]
+    pub ckb_stats_ttl_secs: u64,
+
+    /// How often friend statuses are read back from CKB, in seconds; 0 turns the sync off.
+    #[arg(long, env = "PGW_FRIEND_SYNC_SECS", default_value_t = 60)]
+    pub friend_sync_secs: u64,
+
+    /// Pages of 50 leads the friend-status sync reads per plan and round, newest first.
+    #[arg(long, env = "PGW_FRIEND_SYNC_MAX_PAGES", default_value_t = 40)]
+    pub friend_sync_max_pages: i64,
+
     /// Run the delivery worker in this process. Turn it off only for replicas that must not
     /// send (tests, maintenance).
     #[arg(long, env = "PGW_OUTBOX_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
@@ -267,6 +292,14 @@ impl Settings {
                 self.ckb.ckb_timeout_ms
             );
         }
+        if self.ckb.ckb_account.is_some() != self.ckb.ckb_password.is_some() {
+            bail!("invalid CKB login: set both PGW_CKB_ACCOUNT and PGW_CKB_PASSWORD, or neither");
+        }
+        positive("PGW_CKB_STATS_TTL_SECS", self.ckb.ckb_stats_ttl_secs)?;
+        positive(
+            "PGW_FRIEND_SYNC_MAX_PAGES",
+            self.ckb.friend_sync_max_pages.max(0) as u64,
+        )?;
         if self.ckb.lead_backoff_max_ms < self.ckb.lead_backoff_ms {
             bail!("invalid PGW_LEAD_BACKOFF_MAX_MS: must be at least PGW_LEAD_BACKOFF_MS");
         }
@@ -298,6 +331,15 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The CKB management login, when configured.
+    pub fn ckb_credentials(&self) -> Option<crate::ckb::manage::Credentials> {
+        Some(crate::ckb::manage::Credentials {
+            account: self.ckb.ckb_account.clone()?,
+            password: self.ckb.ckb_password.clone()?,
+            type_id: self.ckb.ckb_type_id,
+        })
     }
 
     pub fn lead_wait(&self) -> Duration {

@@ -211,6 +211,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     settings.database.database_url = format!("sqlite://{}?mode=rwc", path.display());
+    // The demo reads CKB's numbers and friend statuses from its simulator, often enough that
+    // they visibly move.
+    let account = simulator::SimAccount::default();
+    settings.ckb.ckb_account = Some(account.account);
+    settings.ckb.ckb_password = Some(crate::ckb::manage::Secret::new(account.password));
+    settings.ckb.ckb_stats_ttl_secs = 5;
+    settings.ckb.friend_sync_secs = 5;
 
     let simulator = start_simulator(args.seed).await?;
     let ckb_url = format!("http://{}", simulator.addr());

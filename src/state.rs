@@ -5,7 +5,11 @@ use std::{ops::Deref, sync::Arc};
 use chrono::{DateTime, FixedOffset, NaiveTime, TimeZone, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::{ckb::outbox::Outbox, config::Settings, db::StatementCounter};
+use crate::{
+    ckb::{manage::ManageClient, outbox::Outbox, stats::RemoteStats, sync::FriendSync},
+    config::Settings,
+    db::StatementCounter,
+};
 
 /// Cheap to clone: one `Arc` around everything.
 #[derive(Clone)]
@@ -16,6 +20,9 @@ pub struct AppStateInner {
     pub settings: Settings,
     pub statements: StatementCounter,
     pub outbox: Arc<Outbox>,
+    pub manage: Arc<ManageClient>,
+    pub remote_stats: Arc<RemoteStats>,
+    pub friend_sync: Arc<FriendSync>,
 }
 
 impl AppState {

@@ -460,3 +460,35 @@ pub async fn link_karuo(
     txn.commit().await?;
     Ok((lead, false))
 }
+
+/// Stores CKB's friend status on a plan's accepted leads with these identifiers, where it
+/// differs; returns how many leads changed.
+pub async fn set_friend_status(
+    db: &impl ConnectionTrait,
+    plan_id: i64,
+    identifiers: &[String],
+    status: FriendStatus,
+) -> Result<u64> {
+    let now = super::now();
+    let updated = ckb_lead::Entity::update_many()
+        .col_expr(
+            ckb_lead::Column::FriendStatus,
+            Expr::value(status.to_value()),
+        )
+        .col_expr(ckb_lead::Column::FriendStatusAt, Expr::value(now))
+        .col_expr(ckb_lead::Column::UpdatedAt, Expr::value(now))
+        .filter(ckb_lead::Column::PlanId.eq(plan_id))
+        .filter(ckb_lead::Column::Identifier.is_in(identifiers.iter().cloned()))
+        .filter(
+            ckb_lead::Column::DeliveryStatus
+                .is_in([DeliveryStatus::Created, DeliveryStatus::Existing]),
+        )
+        .filter(
+            Condition::any()
+                .add(ckb_lead::Column::FriendStatus.is_null())
+                .add(ckb_lead::Column::FriendStatus.ne(status)),
+        )
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected)
+}

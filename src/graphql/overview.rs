@@ -1,11 +1,14 @@
 //! The admin home screen in one query: `findPartnerOverview`.
 
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use std::collections::HashMap;
+
+use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use super::{context::state, plans::CkbPlan};
 use crate::{
     auth::{RoleGuard, ADMIN_SERVICE},
+    ckb::stats::RemoteView,
     db::{self, entities::ckb_plan, stats::LeadCounts},
     domain::{LeadOrigin, MatchKind},
     error::Result,
@@ -132,17 +135,48 @@ pub struct LeadOriginStats {
     pub counts: LeadCountsView,
 }
 
+/// CKB's own numbers of a plan, from CKB's `plan/list`. They cover the plan's whole life in
+/// CKB, whatever the window, and every lead of the plan, including leads that reached CKB by
+/// other ways than this gateway.
+#[derive(SimpleObject, Clone)]
+pub struct RemotePlanStats {
+    /// CKB's plan id.
+    pub remote_plan_id: ID,
+    /// The plan's name in CKB.
+    pub name: String,
+    /// `acquiredCount` (已获客): every lead of the plan in CKB.
+    pub acquired: i64,
+    /// `addedCount` (已添加): leads CKB acted on, failed friend requests included.
+    pub processed: i64,
+    /// `passCount` (通过): friend requests accepted.
+    pub passed: i64,
+    /// CKB's `passRate` exactly as sent. It is not the add success rate: one CKB version
+    /// computes it inverted (100 or more, sometimes with a thousands separator) and the other
+    /// divides by processed leads. Use `addSuccessRate`.
+    pub pass_rate_raw: String,
+    /// When these numbers were read from CKB.
+    pub fetched_at: DateTime<Utc>,
+}
+
 /// The numbers of one CKB plan over a window (计划统计).
 #[derive(SimpleObject)]
 pub struct CkbPlanStats {
     pub plan: CkbPlan,
     pub window: StatsWindow,
-    /// The gateway's own counts of the plan's leads.
+    /// The gateway's own counts of the plan's leads stored in the window.
     pub local: LeadCountsView,
     /// The same counts split by origin.
     pub by_origin: Vec<LeadOriginStats>,
     /// When the plan's newest lead was stored, over all time.
     pub last_lead_at: Option<DateTime<Utc>>,
+    /// CKB's own numbers; null when they could not be read (see `remoteError`).
+    pub remote: Option<RemotePlanStats>,
+    /// Why CKB's numbers are missing, or why they are stale: CKB could not be read and
+    /// `remote` holds the last good numbers from `remote.fetchedAt`.
+    pub remote_error: Option<String>,
+    /// The add success rate (添加成功率) = passed / acquired, from CKB's counts, 0 to 1; null
+    /// without CKB's numbers or while acquired is 0.
+    pub add_success_rate: Option<f64>,
 }
 
 /// Totals of find partner as a whole in the window.
@@ -173,16 +207,82 @@ pub struct FindPartnerOverview {
     pub plans: Vec<CkbPlanStats>,
 }
 
-/// Builds the plan statistics of a window from the grouped lead counts: a fixed number of
-/// statements whatever the number of plans.
+/// CKB's numbers of a plan from the cached `plan/list` of its server, with the error to show.
+fn remote_of(
+    plan: &ckb_plan::Model,
+    views: &HashMap<String, RemoteView>,
+) -> (Option<RemotePlanStats>, Option<String>) {
+    let Some(remote_id) = plan.remote_plan_id else {
+        return (
+            None,
+            Some(
+                "the plan has no remotePlanId; set it to CKB's plan id to read CKB's numbers"
+                    .into(),
+            ),
+        );
+    };
+    let Some(view) = views.get(endpoint_key(&plan.endpoint)) else {
+        return (None, None);
+    };
+    let Some(snapshot) = &view.snapshot else {
+        return (None, view.error.clone());
+    };
+    match snapshot.plans.get(&remote_id) {
+        Some(remote) => (
+            Some(RemotePlanStats {
+                remote_plan_id: ID(remote.id.to_string()),
+                name: remote.name.clone(),
+                acquired: remote.acquired,
+                processed: remote.processed,
+                passed: remote.passed,
+                pass_rate_raw: remote.pass_rate_raw.clone(),
+                fetched_at: snapshot.fetched_at,
+            }),
+            view.error.clone(),
+        ),
+        None => (
+            None,
+            Some(format!(
+                "CKB lists no plan with id {remote_id}; check the plan's remotePlanId"
+            )),
+        ),
+    }
+}
+
+/// The cache key of a plan's CKB server.
+fn endpoint_key(endpoint: &str) -> &str {
+    endpoint.trim_end_matches('/')
+}
+
+/// Reads CKB's numbers for every server the plans live on, concurrently and through the cache.
+pub async fn remote_views(
+    state: &AppState,
+    plans: &[ckb_plan::Model],
+) -> HashMap<String, RemoteView> {
+    let mut bases: Vec<String> = plans
+        .iter()
+        .filter(|plan| plan.remote_plan_id.is_some())
+        .map(|plan| endpoint_key(&plan.endpoint).to_owned())
+        .collect();
+    bases.sort();
+    bases.dedup();
+    state.remote_stats.views(&bases).await
+}
+
+/// Builds the plan statistics of a window from the grouped lead counts and CKB's cached
+/// numbers: a fixed number of statements whatever the number of plans.
 pub async fn plan_stats(
     state: &AppState,
     plans: Vec<ckb_plan::Model>,
     window: StatsWindow,
     since: DateTime<Utc>,
 ) -> Result<(Vec<CkbPlanStats>, LeadCounts)> {
-    let counts = db::stats::lead_counts(&state.db, since).await?;
-    let last_leads = db::stats::last_lead_times(&state.db).await?;
+    let (counts, last_leads, views) = futures::join!(
+        db::stats::lead_counts(&state.db, since),
+        db::stats::last_lead_times(&state.db),
+        remote_views(state, &plans),
+    );
+    let (counts, last_leads) = (counts?, last_leads?);
     let mut all = LeadCounts::default();
     let mut stats = Vec::with_capacity(plans.len());
     for plan in plans {
@@ -198,12 +298,20 @@ pub async fn plan_stats(
             }
         }
         all.add(&local);
+        let (remote, remote_error) = remote_of(&plan, &views);
+        let add_success_rate = remote
+            .as_ref()
+            .filter(|remote| remote.acquired > 0)
+            .map(|remote| remote.passed as f64 / remote.acquired as f64);
         stats.push(CkbPlanStats {
             last_lead_at: last_leads.get(&plan.id).copied(),
             plan: CkbPlan(plan),
             window,
             local: (&local).into(),
             by_origin,
+            remote,
+            remote_error,
+            add_success_rate,
         });
     }
     Ok((stats, all))

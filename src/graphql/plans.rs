@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{
     context::{request_id, state},
+    overview::{plan_stats, CkbPlanStats, StatsWindow},
     privacy::mask_secret,
     validate,
 };
@@ -66,6 +67,24 @@ impl CkbPlan {
     /// Disabled plans receive no new leads.
     async fn enabled(&self) -> bool {
         self.0.enabled
+    }
+
+    /// The plan's numbers over a window: the gateway's own lead counts and CKB's counts with
+    /// the add success rate (the plan tab, 存客宝计划).
+    #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
+    async fn stats(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] window: StatsWindow,
+    ) -> Result<CkbPlanStats> {
+        let state = state(ctx)?;
+        let since = window
+            .since(state, crate::db::now())
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let (mut stats, _) = plan_stats(state, vec![self.0.clone()], window, since).await?;
+        stats.pop().ok_or_else(|| {
+            GatewayError::internal(anyhow::anyhow!("plan statistics returned no row"))
+        })
     }
 
     /// The lead interface of the plan, as CKB's 计划接口 screen shows it: URL, method, content

@@ -9,5 +9,6 @@ mod matches;
 mod overview;
 mod pools;
 mod schema;
+mod stats;
 mod support;
 mod tabs;

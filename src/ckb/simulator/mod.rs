@@ -54,6 +54,7 @@ use anyhow::{bail, Context};
 use axum::{
     extract::State,
     middleware,
+    response::Response,
     routing::{any, get, post},
     Json, Router,
 };
@@ -493,7 +494,25 @@ fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/__sim/counts", get(serve_counts))
         .merge(ckb)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_management_requests,
+        ))
         .with_state(state)
+}
+
+/// Counts requests to the management paths (`/v1/auth/…`, `/v1/plan/…`), so
+/// that tests can check how often a client logs in or reads plans.
+async fn count_management_requests(
+    State(state): State<Arc<SimState>>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/v1/auth/") || path.starts_with("/v1/plan/") {
+        state.store().count_management_request(path);
+    }
+    next.run(request).await
 }
 
 async fn serve_counts(State(state): State<Arc<SimState>>) -> Json<SimCounts> {

@@ -135,6 +135,10 @@ pub struct SimCounts {
     /// Per lead identifier, summed over plans: the requests that carried it
     /// and their outcomes.
     pub identifiers: BTreeMap<String, IdentifierCounts>,
+    /// Requests per management path, such as `/v1/plan/list`, whatever their
+    /// answer.
+    #[serde(default)]
+    pub management_requests: BTreeMap<String, u64>,
 }
 
 /// Lead request outcomes by kind.
@@ -523,6 +527,15 @@ impl Store {
             FaultKind::Dropped => faults.dropped += 1,
             FaultKind::RefusedWhileDown => faults.refused_while_down += 1,
         }
+    }
+
+    /// Counts one request to a management path.
+    pub fn count_management_request(&mut self, path: &str) {
+        *self
+            .counts
+            .management_requests
+            .entry(path.to_owned())
+            .or_default() += 1;
     }
 
     pub fn counts(&self) -> SimCounts {
