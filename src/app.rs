@@ -16,6 +16,7 @@ use crate::{
     },
     config::Settings,
     db, http,
+    metrics::Metrics,
     state::{AppState, AppStateInner},
 };
 
@@ -50,9 +51,11 @@ impl App {
         } else {
             db::migrate(&db).await?;
         }
+        let metrics = Arc::new(Metrics::new());
         let client = CkbClient::new(
             Duration::from_millis(settings.ckb.ckb_connect_timeout_ms),
             Duration::from_millis(settings.ckb.ckb_timeout_ms),
+            Arc::clone(&metrics),
         )
         .context("failed to build the HTTP client for CKB")?;
         let outbox = Arc::new(Outbox::new(db.clone(), client, settings.ckb.clone()));
@@ -61,6 +64,7 @@ impl App {
                 settings.ckb_credentials(),
                 Duration::from_millis(settings.ckb.ckb_connect_timeout_ms),
                 Duration::from_millis(settings.ckb.ckb_timeout_ms),
+                Arc::clone(&metrics),
             )
             .context("failed to build the HTTP client for CKB's management API")?,
         );
@@ -81,6 +85,7 @@ impl App {
             manage,
             remote_stats,
             friend_sync,
+            metrics,
         }))
     }
 

@@ -10,5 +10,6 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod state;
 pub mod telemetry;

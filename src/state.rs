@@ -9,6 +9,7 @@ use crate::{
     ckb::{manage::ManageClient, outbox::Outbox, stats::RemoteStats, sync::FriendSync},
     config::Settings,
     db::StatementCounter,
+    metrics::Metrics,
 };
 
 /// Cheap to clone: one `Arc` around everything.
@@ -23,6 +24,7 @@ pub struct AppStateInner {
     pub manage: Arc<ManageClient>,
     pub remote_stats: Arc<RemoteStats>,
     pub friend_sync: Arc<FriendSync>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {

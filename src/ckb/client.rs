@@ -8,9 +8,12 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::sign::{self, Signature};
+use crate::metrics::Metrics;
 use crate::{db::entities::ckb_plan, domain::CkbContentType};
 
 /// The path of the lead endpoint under a plan's endpoint URL.
@@ -140,6 +143,7 @@ pub fn sign_params(
 #[derive(Clone)]
 pub struct CkbClient {
     http: reqwest::Client,
+    metrics: Arc<Metrics>,
 }
 
 /// CKB's answer as read off the wire, before it is classified.
@@ -151,13 +155,17 @@ pub struct RawAnswer {
 }
 
 impl CkbClient {
-    pub fn new(connect_timeout: Duration, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        connect_timeout: Duration,
+        timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(timeout)
             .user_agent(concat!("partner-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(CkbClient { http })
+        Ok(CkbClient { http, metrics })
     }
 
     /// Sends one lead to a plan and classifies CKB's answer.
@@ -177,14 +185,18 @@ impl CkbClient {
                 }
             }
         };
-        match self.send(plan, &signed, request_id).await {
+        let started = std::time::Instant::now();
+        let outcome = match self.send(plan, &signed, request_id).await {
             Ok(answer) => classify(&answer),
             Err(error) => DeliveryOutcome::Transient {
                 code: None,
                 message: None,
                 reason: describe_transport_error(&error),
             },
-        }
+        };
+        self.metrics
+            .ckb_call("lead", outcome.label(), started.elapsed().as_secs_f64());
+        outcome
     }
 
     /// Sends a signed request and returns CKB's answer unread.

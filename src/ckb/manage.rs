@@ -6,8 +6,12 @@
 
 use std::{collections::HashMap, fmt, time::Duration};
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
+
+use crate::metrics::Metrics;
 
 /// A secret string whose `Debug` output is redacted, so that it cannot reach a log through a
 /// settings dump or an error.
@@ -95,6 +99,12 @@ pub struct RemoteLead {
     pub status: i64,
 }
 
+/// A management answer: the data, or a refused token.
+enum Answer {
+    Data(Value),
+    Refused,
+}
+
 struct CachedToken {
     token: String,
     /// Unix seconds after which the token is not used any more.
@@ -106,6 +116,7 @@ pub struct ManageClient {
     http: reqwest::Client,
     credentials: Option<Credentials>,
     tokens: Mutex<HashMap<String, CachedToken>>,
+    metrics: Arc<Metrics>,
 }
 
 /// Page size used to read `plan/list` and `plan/getUserList`.
@@ -116,6 +127,7 @@ impl ManageClient {
         credentials: Option<Credentials>,
         connect_timeout: Duration,
         timeout: Duration,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
@@ -126,7 +138,14 @@ impl ManageClient {
             http,
             credentials,
             tokens: Mutex::new(HashMap::new()),
+            metrics,
         })
+    }
+
+    fn record<T>(&self, call: &str, started: std::time::Instant, result: &Result<T, ManageError>) {
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.metrics
+            .ckb_call(call, outcome, started.elapsed().as_secs_f64());
     }
 
     pub fn is_configured(&self) -> bool {
@@ -177,7 +196,10 @@ impl ManageClient {
                 return Ok(cached.token.clone());
             }
         }
-        let fresh = self.login(base).await?;
+        let started = std::time::Instant::now();
+        let fresh = self.login(base).await;
+        self.record("login", started, &fresh);
+        let fresh = fresh?;
         let token = fresh.token.clone();
         tokens.insert(base.to_owned(), fresh);
         Ok(token)
@@ -190,30 +212,57 @@ impl ManageClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Value, ManageError> {
+        let call = if path.ends_with("getUserList") {
+            "user_list"
+        } else {
+            "plan_list"
+        };
         let mut renewed = false;
         loop {
             let token = self.token(base, renewed).await?;
-            let response = self
-                .http
-                .get(format!("{base}{path}"))
-                .bearer_auth(&token)
-                .query(query)
-                .send()
-                .await
-                .map_err(|error| transport_error(path, &error))?;
-            if response.status() == reqwest::StatusCode::NOT_FOUND {
-                return Err(ManageError::NotSupported(format!(
-                    "CKB at {base} has no {path}"
-                )));
+            let started = std::time::Instant::now();
+            let result = self.get_once(base, path, query, &token).await;
+            self.record(call, started, &result);
+            match result? {
+                Answer::Refused if !renewed => {
+                    tracing::info!(ckb = %base, path, "CKB token was refused; logging in again");
+                    renewed = true;
+                }
+                Answer::Refused => {
+                    return Err(ManageError::Failed(format!(
+                        "CKB {path} refused a fresh token; check the account's rights"
+                    )))
+                }
+                Answer::Data(data) => return Ok(data),
             }
-            let envelope = read_envelope(path, response).await?;
-            if code_of(&envelope) == Some(401) && !renewed {
-                tracing::info!(ckb = %base, path, "CKB token was refused; logging in again");
-                renewed = true;
-                continue;
-            }
-            return envelope_data(path, &envelope).cloned();
         }
+    }
+
+    async fn get_once(
+        &self,
+        base: &str,
+        path: &str,
+        query: &[(&str, String)],
+        token: &str,
+    ) -> Result<Answer, ManageError> {
+        let response = self
+            .http
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .query(query)
+            .send()
+            .await
+            .map_err(|error| transport_error(path, &error))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(ManageError::NotSupported(format!(
+                "CKB at {base} has no {path}"
+            )));
+        }
+        let envelope = read_envelope(path, response).await?;
+        if code_of(&envelope) == Some(401) {
+            return Ok(Answer::Refused);
+        }
+        envelope_data(path, &envelope).cloned().map(Answer::Data)
     }
 
     /// Reads every plan of `plan/list`, page by page: the first page gives the total, and the

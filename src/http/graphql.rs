@@ -395,8 +395,9 @@ async fn run_single(
             } else {
                 StatusCode::OK
             };
+            log.root_field = outcome.root_fields.first().cloned();
             if log.operation.is_none() {
-                log.operation = outcome.root_fields.first().cloned();
+                log.operation = log.root_field.clone();
             }
             log.error_codes = outcome.error_codes();
             let mut response = (

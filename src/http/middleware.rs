@@ -1,13 +1,15 @@
 //! Request ids, the per-request log event and the security headers every response carries.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderName, HeaderValue},
     middleware::Next,
     response::Response,
 };
+
+use crate::metrics::Metrics;
 
 /// The request id header, read from the client when valid and always sent back.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -21,7 +23,11 @@ pub struct RequestTrace {
 /// What a handler tells the request log about the request, through a response extension.
 #[derive(Clone, Debug, Default)]
 pub struct RequestLog {
+    /// The client's operation name, for the log only.
     pub operation: Option<String>,
+    /// The operation's first root field, such as `findPartnerOverview`; the schema bounds it,
+    /// so it can label metrics.
+    pub root_field: Option<String>,
     /// The token's name; never the token.
     pub token: Option<String>,
     pub error_codes: Vec<String>,
@@ -48,7 +54,11 @@ fn request_id_of(request: &Request) -> String {
 
 /// Assigns the request id, runs the request inside a span that carries it, and writes one log
 /// event per request with method, path, operation, status, duration, request id and token name.
-pub async fn trace_request(mut request: Request, next: Next) -> Response {
+pub async fn trace_request(
+    State(metrics): State<Arc<Metrics>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let request_id = request_id_of(&request);
     let method = request.method().clone();
@@ -68,7 +78,23 @@ pub async fn trace_request(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
     let status = response.status().as_u16();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let duration_ms = elapsed * 1000.0;
+    let route = route_label(&path);
+    let operation = log.root_field.as_deref().unwrap_or("");
+    let outcome = match (status, log.error_codes.first()) {
+        (200..=299, None) => "ok".to_owned(),
+        (_, Some(code)) => code.to_ascii_lowercase(),
+        (status, None) => format!("http_{status}"),
+    };
+    metrics
+        .requests
+        .with_label_values(&[route, operation, &outcome])
+        .inc();
+    metrics
+        .request_seconds
+        .with_label_values(&[route, operation])
+        .observe(elapsed);
     let _entered = span.enter();
     tracing::info!(
         target: "http",
@@ -82,6 +108,20 @@ pub async fn trace_request(mut request: Request, next: Next) -> Response {
         "request"
     );
     response
+}
+
+/// A bounded label for a request path.
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/graphql" => "graphql",
+        "/graphiql" => "graphiql",
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        p if p == "/admin" || p.starts_with("/admin/") => "admin",
+        p if p.starts_with("/assets/") => "assets",
+        _ => "other",
+    }
 }
 
 /// Adds the security headers to every response. Pages that need a looser content security

@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .with_state(state.clone())
         .merge(graphql_routes);
     if state.settings.http.graphiql {
@@ -61,7 +62,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(cors(&state.settings.http.cors_origins))
         .layer(axum::middleware::from_fn(middleware::security_headers))
-        .layer(axum::middleware::from_fn(middleware::trace_request))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            middleware::trace_request,
+        ))
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

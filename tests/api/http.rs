@@ -235,3 +235,59 @@ async fn shutdown_stops_accepting_requests() {
     let result = client.get(format!("{base}/healthz")).send().await;
     assert!(result.is_err(), "the gateway still answered after shutdown");
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_operation() {
+    let app = TestApp::spawn().await;
+    app.query(&app.admin, "{ viewer { name } }", json!({}))
+        .await;
+    app.post(None, "{ viewer { name } }", json!({})).await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"pgw_http_requests_total{operation="viewer",outcome="ok",route="graphql"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"outcome="unauthenticated""#), "{text}");
+    assert!(text.contains("pgw_outbox_pending_leads 0"), "{text}");
+    assert!(text.contains("pgw_db_statements_total"), "{text}");
+}
+
+#[tokio::test]
+async fn readyz_reports_ckb_without_failing_on_it() {
+    let app = TestApp::spawn().await;
+    app.create_plan("不可达", "key-1", "http://127.0.0.1:9", "INTEGRATOR", false)
+        .await;
+    let response = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["ready"], true);
+    assert_eq!(body["ckb"][0]["reachable"], false);
+}
+
+#[tokio::test]
+async fn readyz_fails_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.state().db.clone().close().await.unwrap();
+    let response = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
