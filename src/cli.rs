@@ -121,7 +121,8 @@ pub struct DatabaseArg {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "sqlite://data/partner-gateway.db?mode=rwc"
+        default_value = "sqlite://data/partner-gateway.db?mode=rwc",
+        global = true
     )]
     pub database_url: String,
 }

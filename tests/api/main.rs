@@ -8,6 +8,7 @@ mod leads;
 mod matches;
 mod overview;
 mod pools;
+mod processes;
 mod schema;
 mod stats;
 mod support;

@@ -340,3 +340,119 @@ where
     }
     false
 }
+
+/// A gateway running as its own process, for tests that signal or kill it.
+pub struct GatewayProcess {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl GatewayProcess {
+    /// Starts `partner-gateway serve` on a free loopback port and waits until it answers.
+    pub async fn start(database_url: &str, extra: &[&str]) -> GatewayProcess {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let listen = format!("127.0.0.1:{port}");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+            .arg("serve")
+            .args(["--listen", &listen, "--database-url", database_url])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("partner-gateway starts");
+        let base = format!("http://{listen}");
+        let client = reqwest::Client::new();
+        let up = eventually(30, || async {
+            client.get(format!("{base}/healthz")).send().await.is_ok()
+        })
+        .await;
+        assert!(
+            up,
+            "the gateway process did not start answering on {listen}"
+        );
+        GatewayProcess { child, base }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    pub fn sigterm(&self) {
+        self.signal("-TERM");
+    }
+
+    pub fn sigkill(&self) {
+        self.signal("-KILL");
+    }
+
+    /// Waits for the process to exit and returns whether it exited successfully.
+    pub async fn wait(mut self) -> bool {
+        tokio::task::spawn_blocking(move || self.child.wait().map(|s| s.success()).unwrap_or(false))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates a token with the command line, as an operator would, and returns it.
+pub fn cli_token(database_url: &str, role: &str, name: &str) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args([
+            "token",
+            "create",
+            "--role",
+            role,
+            "--name",
+            name,
+            "--database-url",
+            database_url,
+        ])
+        .output()
+        .expect("partner-gateway runs");
+    assert!(
+        output.status.success(),
+        "token create failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A database for a test that runs gateway processes, with the folder that holds it.
+pub async fn process_database() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = test_database_url(dir.path()).await;
+    (dir, url)
+}
+
+/// Posts a GraphQL request to a gateway at `base`; `None` when the connection failed.
+pub async fn post_to(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Option<(StatusCode, Value)> {
+    let response = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .ok()?;
+    let status = response.status();
+    let body = response.json().await.ok()?;
+    Some((status, body))
+}
