@@ -89,7 +89,7 @@ pub struct LimitSettings {
 
     /// Highest query complexity: each field costs 1, and a connection multiplies the cost of
     /// its selection by its `first` argument.
-    #[arg(long, env = "PGW_MAX_COMPLEXITY", default_value_t = 5000)]
+    #[arg(long, env = "PGW_MAX_COMPLEXITY", default_value_t = 2000)]
     pub max_complexity: usize,
 
     /// Most aliases a document may use.

@@ -16,6 +16,8 @@ pub struct DocumentSummary {
     pub aliases: usize,
     /// Field selections in the whole document, counting each repeat.
     pub fields: usize,
+    /// Whether the document asks for `__schema` or `__type` anywhere.
+    pub introspection: bool,
 }
 
 /// Summarizes `document` for the operation named `operation_name`.
@@ -53,6 +55,10 @@ fn count(set: &SelectionSet, summary: &mut DocumentSummary) {
         match &selection.node {
             Selection::Field(field) => {
                 summary.fields += 1;
+                let name = field.node.name.node.as_str();
+                if name == "__schema" || name == "__type" {
+                    summary.introspection = true;
+                }
                 if field.node.alias.is_some() {
                     summary.aliases += 1;
                 }
@@ -91,6 +97,17 @@ mod tests {
         assert_eq!(summary.operation, Some(OperationType::Mutation));
         assert_eq!(summary.root_fields, vec!["linkKaruo".to_owned()]);
         assert_eq!(summarize(&document, None).operation, None);
+    }
+
+    #[test]
+    fn finds_introspection_anywhere() {
+        let document = parse_query(
+            "{ viewer { name } ...F } fragment F on QueryRoot { __type(name: \"X\") { name } }",
+        )
+        .unwrap();
+        assert!(summarize(&document, None).introspection);
+        let plain = parse_query("{ __typename viewer { name } }").unwrap();
+        assert!(!summarize(&plain, None).introspection);
     }
 
     #[test]

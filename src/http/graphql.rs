@@ -537,6 +537,13 @@ async fn execute(
     if summary.operation == Some(OperationType::Subscription) {
         return Ok(request_error("subscriptions are not supported"));
     }
+    if summary.introspection && !caller.is_admin() {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "introspection is available to ADMIN tokens only; the schema is published as schema.graphql",
+        ));
+    }
     if summary.aliases > limits.max_aliases {
         return Ok(request_error(format!(
             "the document uses {} aliases, more than the limit of {}",

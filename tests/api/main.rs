@@ -10,6 +10,7 @@ mod overview;
 mod pools;
 mod processes;
 mod schema;
+mod security;
 mod stats;
 mod support;
 mod tabs;

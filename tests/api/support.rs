@@ -305,6 +305,10 @@ pub async fn spawn_ckb_with(mut config: SimulatorConfig) -> SimulatorHandle {
         .expect("simulator starts")
 }
 
+/// Settings without background workers, for tests that count SQL statements: a worker's poll
+/// would add statements at random moments.
+pub const NO_WORKERS: &[&str] = &["--outbox-worker", "false", "--friend-sync-secs", "0"];
+
 /// Settings that make deliveries and retries fast enough for tests.
 pub const FAST_DELIVERY: &[&str] = &[
     "--lead-backoff-ms",
