@@ -34,6 +34,7 @@ impl App {
     pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.validate()?;
         settings.prepare_database_path()?;
+        db::counters::set_utc_offset_hours(settings.telemetry.utc_offset_hours);
         let (db, statements) = db::connect(
             &settings.database.database_url,
             settings.database.db_max_connections,

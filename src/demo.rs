@@ -332,6 +332,10 @@ pub async fn generate(
     insert_recruits(&txn, &mut run, &members, plans.matches).await?;
     insert_link_karuo(&txn, &mut run, &members, plans.link_karuo).await?;
     reset_id_sequences(&txn).await?;
+    // The rows above were inserted without their counters; count them all at once.
+    crate::db::counters::rebuild(&txn)
+        .await
+        .map_err(|e| anyhow::anyhow!("counting the demo data failed: {e:?}"))?;
     if options.leads == LeadMode::Pending {
         ckb_lead::Entity::update_many()
             .col_expr(
@@ -662,6 +666,7 @@ struct LeadSeed<'a> {
     source: String,
     remark: String,
     at: DateTime<Utc>,
+    match_kind: Option<MatchKind>,
 }
 
 fn lead_row(rng: &mut StdRng, now: DateTime<Utc>, seed: LeadSeed<'_>) -> ckb_lead::ActiveModel {
@@ -720,6 +725,7 @@ fn lead_row(rng: &mut StdRng, now: DateTime<Utc>, seed: LeadSeed<'_>) -> ckb_lea
         lease_until: Set(None),
         friend_status: Set(friend),
         friend_status_at: Set(friend.map(|_| (seed.at + Duration::hours(6)).min(now))),
+        match_kind: Set(seed.match_kind),
         created_at: Set(seed.at),
         updated_at: Set(seed.at),
     }
@@ -819,6 +825,7 @@ async fn insert_matches(
                     id: lead_id,
                     plan_id,
                     origin: LeadOrigin::Match,
+                    match_kind: Some(kind),
                     origin_id: id,
                     member: requester,
                     source: format!("找伙伴·{}", kind.label_zh()),
@@ -907,6 +914,7 @@ async fn insert_bookings(
                     source: "找伙伴·导师预约".into(),
                     remark: format!("预约主题: {topic}"),
                     at: created_at,
+                    match_kind: None,
                 },
             ));
         }
@@ -982,6 +990,7 @@ async fn insert_resources(
                     source: "找伙伴·资源对接".into(),
                     remark: format!("对接资源: {title}"),
                     at: matched_at,
+                    match_kind: None,
                 },
             ));
         }
@@ -1078,6 +1087,7 @@ async fn insert_recruits(
                         source: "找伙伴·团队招募".into(),
                         remark: format!("申请 {project} 的 {}", role.title),
                         at,
+                        match_kind: None,
                     },
                 ));
             }
@@ -1148,6 +1158,7 @@ async fn insert_link_karuo(
                 source: LINK_KARUO_SOURCE.into(),
                 remark: LINK_KARUO_REMARK.into(),
                 at,
+                match_kind: None,
             },
         ));
     }

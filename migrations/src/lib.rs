@@ -8,6 +8,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261204_000001_create_find_partner;
+mod m20261204_000002_add_stat_counters;
 
 /// The ordered list of migrations, applied by `partner-gateway migrate` and at server start.
 pub struct Migrator;
@@ -15,6 +16,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261204_000001_create_find_partner::Migration)]
+        vec![
+            Box::new(m20261204_000001_create_find_partner::Migration),
+            Box::new(m20261204_000002_add_stat_counters::Migration),
+        ]
     }
 }

@@ -128,7 +128,7 @@ impl Outbox {
                 tracing::warn!(lead.id = lead.id, plan.id = plan.id, attempts, reason = %reason, status = ?record.status, next_attempt_at = %record.next_attempt_at, "lead delivery failed")
             }
         }
-        let written = db::leads::record_attempt(&self.db, lead.id, &self.owner, record).await?;
+        let written = db::leads::record_attempt(&self.db, &lead, &self.owner, record).await?;
         if !written {
             tracing::warn!(
                 lead.id = lead.id,

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::{
+    counters::{self, Delta},
     entities::{ckb_lead, member, mentor_booking},
     leads, members,
     page::{contains_pattern, into_page, keyset, like_lower, Cursor, Page, PageRequest},
@@ -199,6 +200,7 @@ pub async fn create(
         }
         None => None,
     };
+    counters::add(&txn, vec![Delta::new(now, "booking", "", 1)]).await?;
     txn.commit().await?;
     Ok(CreatedBooking { booking, lead })
 }

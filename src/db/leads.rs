@@ -10,15 +10,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::Expr, ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
-    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set,
+    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
 };
 
 use super::{
+    counters,
     entities::ckb_lead,
     page::{contains_pattern, into_page, keyset, like_lower, Cursor, Page, PageRequest},
 };
 use crate::{
-    domain::{DeliveryStatus, FriendStatus, LeadOrigin},
+    domain::{DeliveryStatus, FriendStatus, LeadOrigin, MatchKind},
     error::{GatewayError, Result},
 };
 
@@ -39,6 +40,8 @@ pub struct NewLead {
     pub idempotency_key: Option<String>,
     pub submitted_by: Option<i64>,
     pub request_id: Option<String>,
+    /// The kind of match, for a MATCH lead.
+    pub match_kind: Option<MatchKind>,
 }
 
 impl NewLead {
@@ -166,7 +169,8 @@ pub async fn latest_of_origin(
         .await?)
 }
 
-/// Stores a lead as PENDING, due at once.
+/// Stores a lead as PENDING, due at once, and counts it. Call it inside the transaction of the
+/// record that caused the lead.
 pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<ckb_lead::Model> {
     let now = crate::db::now();
     let identifier = lead.identifier();
@@ -192,6 +196,7 @@ pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<
         idempotency_key: Set(lead.idempotency_key),
         submitted_by: Set(lead.submitted_by),
         request_id: Set(lead.request_id),
+        match_kind: Set(lead.match_kind),
         delivery_status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
@@ -199,7 +204,9 @@ pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(model.insert(db).await?)
+    let lead = model.insert(db).await?;
+    counters::add(db, counters::lead_deltas(&lead, 1)).await?;
+    Ok(lead)
 }
 
 /// Sets the origin id of a lead stored before its record had an id.
@@ -323,11 +330,14 @@ pub struct AttemptRecord {
 /// holds the lease: a worker whose lease expired and was taken over must not overwrite the
 /// newer holder's result. Returns whether the record was written.
 pub async fn record_attempt(
-    db: &impl ConnectionTrait,
-    lead_id: i64,
+    db: &(impl ConnectionTrait + TransactionTrait),
+    lead: &ckb_lead::Model,
     owner: &str,
     attempt: AttemptRecord,
 ) -> Result<bool> {
+    let lead_id = lead.id;
+    let attempt_status = attempt.status;
+    let txn = db.begin().await?;
     let now = super::now();
     let delivered_at = attempt.status.is_accepted().then_some(now);
     let updated = ckb_lead::Entity::update_many()
@@ -361,16 +371,38 @@ pub async fn record_attempt(
         .col_expr(ckb_lead::Column::UpdatedAt, Expr::value(now))
         .filter(ckb_lead::Column::Id.eq(lead_id))
         .filter(ckb_lead::Column::LeaseOwner.eq(owner))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(updated.rows_affected == 1)
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    // The lease guarantees the lead was PENDING, as claimed, until this update.
+    let after = ckb_lead::Model {
+        delivery_status: attempt_status,
+        ..lead.clone()
+    };
+    counters::add(&txn, counters::lead_change(lead, &after)).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// Puts a REJECTED or FAILED lead back in the queue with a fresh budget of attempts. Returns
 /// `None` when the lead is in another status.
-pub async fn requeue(db: &impl ConnectionTrait, lead_id: i64) -> Result<Option<ckb_lead::Model>> {
+pub async fn requeue(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    lead_id: i64,
+) -> Result<Option<ckb_lead::Model>> {
+    let txn = db.begin().await?;
+    touch(&txn, lead_id).await?;
+    let before = find(&txn, lead_id).await?;
+    if !matches!(
+        before.delivery_status,
+        DeliveryStatus::Rejected | DeliveryStatus::Failed
+    ) {
+        return Ok(None);
+    }
     let now = super::now();
-    let updated = ckb_lead::Entity::update_many()
+    ckb_lead::Entity::update_many()
         .col_expr(
             ckb_lead::Column::DeliveryStatus,
             Expr::value(DeliveryStatus::Pending.to_value()),
@@ -387,16 +419,27 @@ pub async fn requeue(db: &impl ConnectionTrait, lead_id: i64) -> Result<Option<c
         )
         .col_expr(ckb_lead::Column::UpdatedAt, Expr::value(now))
         .filter(ckb_lead::Column::Id.eq(lead_id))
-        .filter(
-            ckb_lead::Column::DeliveryStatus
-                .is_in([DeliveryStatus::Rejected, DeliveryStatus::Failed]),
+        .exec(&txn)
+        .await?;
+    let after = find(&txn, lead_id).await?;
+    counters::add(&txn, counters::lead_change(&before, &after)).await?;
+    txn.commit().await?;
+    Ok(Some(after))
+}
+
+/// Rewrites a lead's `updated_at` with itself. As the first statement of a transaction it
+/// takes SQLite's write lock before the reads that follow (a read first could fail later on a
+/// stale snapshot), and on PostgreSQL it locks the row.
+async fn touch(db: &impl ConnectionTrait, lead_id: i64) -> Result<()> {
+    ckb_lead::Entity::update_many()
+        .col_expr(
+            ckb_lead::Column::UpdatedAt,
+            Expr::col(ckb_lead::Column::UpdatedAt).into(),
         )
+        .filter(ckb_lead::Column::Id.eq(lead_id))
         .exec(db)
         .await?;
-    if updated.rows_affected == 0 {
-        return Ok(None);
-    }
-    Ok(Some(find(db, lead_id).await?))
+    Ok(())
 }
 
 /// Leads waiting for delivery and the time the oldest was stored, for metrics.
@@ -462,33 +505,68 @@ pub async fn link_karuo(
 }
 
 /// Stores CKB's friend status on a plan's accepted leads with these identifiers, where it
-/// differs; returns how many leads changed.
+/// differs, and moves their counters; returns how many leads changed.
 pub async fn set_friend_status(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     plan_id: i64,
     identifiers: &[String],
     status: FriendStatus,
 ) -> Result<u64> {
+    let changing = || {
+        Condition::all()
+            .add(ckb_lead::Column::PlanId.eq(plan_id))
+            .add(ckb_lead::Column::Identifier.is_in(identifiers.iter().cloned()))
+            .add(
+                ckb_lead::Column::DeliveryStatus
+                    .is_in([DeliveryStatus::Created, DeliveryStatus::Existing]),
+            )
+            .add(
+                Condition::any()
+                    .add(ckb_lead::Column::FriendStatus.is_null())
+                    .add(ckb_lead::Column::FriendStatus.ne(status)),
+            )
+    };
+    let txn = db.begin().await?;
+    // Touch the rows first: it takes SQLite's write lock before the read, and locks the rows
+    // on PostgreSQL, so the statuses read below are the ones replaced.
+    let touched = ckb_lead::Entity::update_many()
+        .col_expr(
+            ckb_lead::Column::UpdatedAt,
+            Expr::col(ckb_lead::Column::UpdatedAt).into(),
+        )
+        .filter(changing())
+        .exec(&txn)
+        .await?;
+    if touched.rows_affected == 0 {
+        return Ok(0);
+    }
+    let before = ckb_lead::Entity::find()
+        .filter(changing())
+        .all(&txn)
+        .await?;
     let now = super::now();
-    let updated = ckb_lead::Entity::update_many()
+    let ids: Vec<i64> = before.iter().map(|lead| lead.id).collect();
+    ckb_lead::Entity::update_many()
         .col_expr(
             ckb_lead::Column::FriendStatus,
             Expr::value(status.to_value()),
         )
         .col_expr(ckb_lead::Column::FriendStatusAt, Expr::value(now))
         .col_expr(ckb_lead::Column::UpdatedAt, Expr::value(now))
-        .filter(ckb_lead::Column::PlanId.eq(plan_id))
-        .filter(ckb_lead::Column::Identifier.is_in(identifiers.iter().cloned()))
-        .filter(
-            ckb_lead::Column::DeliveryStatus
-                .is_in([DeliveryStatus::Created, DeliveryStatus::Existing]),
-        )
-        .filter(
-            Condition::any()
-                .add(ckb_lead::Column::FriendStatus.is_null())
-                .add(ckb_lead::Column::FriendStatus.ne(status)),
-        )
-        .exec(db)
+        .filter(ckb_lead::Column::Id.is_in(ids))
+        .exec(&txn)
         .await?;
-    Ok(updated.rows_affected)
+    let deltas = before
+        .iter()
+        .flat_map(|lead| {
+            let after = ckb_lead::Model {
+                friend_status: Some(status),
+                ..lead.clone()
+            };
+            counters::lead_change(lead, &after)
+        })
+        .collect();
+    counters::add(&txn, deltas).await?;
+    txn.commit().await?;
+    Ok(before.len() as u64)
 }

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use super::{
+    counters::{self, Delta},
     entities::{ckb_lead, match_record, member},
     leads, members,
     page::{contains_pattern, into_page, keyset, like_lower, Cursor, Page, PageRequest},
@@ -217,6 +218,7 @@ pub async fn record(
     }) {
         Some(mut lead) => {
             lead.request_id = request_id;
+            lead.match_kind = Some(kind);
             Some(leads::insert_pending(&txn, lead).await?)
         }
         None => None,
@@ -243,6 +245,11 @@ pub async fn record(
         }
         None => None,
     };
+    let mut deltas = vec![Delta::new(now, "match", kind.as_str(), 1)];
+    if lead.is_some() {
+        deltas.push(Delta::new(now, "match_with_lead", kind.as_str(), 1));
+    }
+    counters::add(&txn, deltas).await?;
     txn.commit().await?;
     Ok(RecordedMatch { record, lead })
 }

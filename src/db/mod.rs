@@ -114,6 +114,7 @@ pub fn is_postgres(db: &DatabaseConnection) -> bool {
 }
 
 pub mod bookings;
+pub mod counters;
 pub mod leads;
 pub mod matches;
 pub mod members;

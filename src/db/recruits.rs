@@ -10,6 +10,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    counters::{self, Delta},
     entities::{ckb_lead, member, team_application, team_recruit},
     leads, members,
     page::{contains_pattern, into_page, keyset, like_lower, Cursor, Page, PageRequest},
@@ -141,11 +142,17 @@ pub async fn applications_by_recruit(
     Ok(grouped)
 }
 
-pub async fn create(db: &impl ConnectionTrait, new: NewRecruit) -> Result<team_recruit::Model> {
+/// Posts a recruitment and counts it; the owner is checked before the transaction so that the
+/// transaction starts with its write.
+pub async fn create(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    new: NewRecruit,
+) -> Result<team_recruit::Model> {
     members::find(db, new.owner_id).await?;
     let headcount: i32 = new.roles.iter().map(|r| r.count).sum();
     let now = crate::db::now();
-    Ok(team_recruit::ActiveModel {
+    let txn = db.begin().await?;
+    let recruit = team_recruit::ActiveModel {
         project_name: Set(new.project_name),
         stage: Set(new.stage),
         description: Set(new.description),
@@ -158,8 +165,11 @@ pub async fn create(db: &impl ConnectionTrait, new: NewRecruit) -> Result<team_r
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    counters::add(&txn, vec![Delta::new(now, "recruit", "", 1)]).await?;
+    txn.commit().await?;
+    Ok(recruit)
 }
 
 /// A new application and the applicant's lead.

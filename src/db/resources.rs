@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::{
+    counters::{self, Delta},
     entities::{ckb_lead, resource_match},
     leads, members,
     page::{contains_pattern, into_page, keyset, like_lower, Cursor, Page, PageRequest},
@@ -100,10 +101,16 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<resource_match::
         .ok_or_else(|| GatewayError::not_found("ResourceMatch", id))
 }
 
-pub async fn create(db: &impl ConnectionTrait, new: NewResource) -> Result<resource_match::Model> {
+/// Posts an entry and counts it; the owner is checked before the transaction so that the
+/// transaction starts with its write.
+pub async fn create(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    new: NewResource,
+) -> Result<resource_match::Model> {
     members::find(db, new.owner_id).await?;
     let now = crate::db::now();
-    Ok(resource_match::ActiveModel {
+    let txn = db.begin().await?;
+    let resource = resource_match::ActiveModel {
         direction: Set(new.direction),
         title: Set(new.title),
         description: Set(new.description),
@@ -114,8 +121,11 @@ pub async fn create(db: &impl ConnectionTrait, new: NewResource) -> Result<resou
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    counters::add(&txn, vec![Delta::new(now, "resource", "", 1)]).await?;
+    txn.commit().await?;
+    Ok(resource)
 }
 
 /// A matched resource entry and the lead of its counterpart.

@@ -1,14 +1,16 @@
 //! Aggregate counts behind the overview and the plan statistics.
 //!
-//! Each function is one SQL statement whatever the number of rows, kinds or plans, so the
-//! overview's cost in statements is fixed. The statements are written as SQL because grouped
-//! aggregates read more clearly that way than through the query builder.
+//! The counts come from the day counters (`counters`), so their cost grows with the days of the
+//! window and the number of plans, never with the number of rows; the number of statements is
+//! fixed. The statements are written as SQL because aggregates read more clearly that way than
+//! through the query builder.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
 
+use super::counters;
 use crate::{
     domain::{DeliveryStatus, LeadOrigin, MatchKind},
     error::Result,
@@ -36,9 +38,9 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// Record counts of each tab, created (or matched) since `since`; pools and plans are counted
-/// whole because they are configuration, not activity.
-#[derive(Debug, Clone, Default, PartialEq, Eq, FromQueryResult)]
+/// Record counts of each tab in a window: matches made, bookings, resource entries and
+/// recruitments created. Pools and plans are configuration and are counted whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TabCounts {
     pub match_records: i64,
     pub partner_pools: i64,
@@ -48,22 +50,7 @@ pub struct TabCounts {
     pub ckb_plans: i64,
 }
 
-pub async fn tab_counts(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<TabCounts> {
-    let sql = "SELECT \
-        (SELECT COUNT(*) FROM match_records WHERE matched_at >= ?) AS match_records, \
-        (SELECT COUNT(*) FROM partner_pools) AS partner_pools, \
-        (SELECT COUNT(*) FROM mentor_bookings WHERE created_at >= ?) AS mentor_bookings, \
-        (SELECT COUNT(*) FROM resource_matches WHERE created_at >= ?) AS resource_matches, \
-        (SELECT COUNT(*) FROM team_recruits WHERE created_at >= ?) AS team_recruits, \
-        (SELECT COUNT(*) FROM ckb_plans) AS ckb_plans";
-    let values = vec![since.into(), since.into(), since.into(), since.into()];
-    let row = TabCounts::find_by_statement(statement(db.get_database_backend(), sql, values))
-        .one(db)
-        .await?;
-    Ok(row.unwrap_or_default())
-}
-
-/// Matches of one kind since a time, and what became of their leads.
+/// Matches of one kind in a window, and what became of their leads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KindCounts {
     pub matches: i64,
@@ -72,48 +59,7 @@ pub struct KindCounts {
     pub friends_added: i64,
 }
 
-#[derive(FromQueryResult)]
-struct KindRow {
-    kind: MatchKind,
-    matches: i64,
-    with_lead: i64,
-    leads_accepted: Option<i64>,
-    friends_added: Option<i64>,
-}
-
-pub async fn match_counts_by_kind(
-    db: &impl ConnectionTrait,
-    since: DateTime<Utc>,
-) -> Result<HashMap<MatchKind, KindCounts>> {
-    let sql = "SELECT m.kind AS kind, COUNT(*) AS matches, COUNT(m.lead_id) AS with_lead, \
-        SUM(CASE WHEN l.delivery_status IN ('CREATED', 'EXISTING') THEN 1 ELSE 0 END) AS leads_accepted, \
-        SUM(CASE WHEN l.friend_status = 'PASSED' THEN 1 ELSE 0 END) AS friends_added \
-        FROM match_records m LEFT JOIN ckb_leads l ON l.id = m.lead_id \
-        WHERE m.matched_at >= ? GROUP BY m.kind";
-    let rows = KindRow::find_by_statement(statement(
-        db.get_database_backend(),
-        sql,
-        vec![since.into()],
-    ))
-    .all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            (
-                row.kind,
-                KindCounts {
-                    matches: row.matches,
-                    with_lead: row.with_lead,
-                    leads_accepted: row.leads_accepted.unwrap_or(0),
-                    friends_added: row.friends_added.unwrap_or(0),
-                },
-            )
-        })
-        .collect())
-}
-
-/// Lead counts of one plan and origin since a time, by delivery status.
+/// Lead counts of one plan and origin in a window, by delivery status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeadCounts {
     pub submitted: i64,
@@ -146,43 +92,107 @@ impl LeadCounts {
         let decided = self.submitted - self.pending;
         (decided > 0).then(|| self.accepted() as f64 / decided as f64)
     }
+
+    fn count(&mut self, status: DeliveryStatus, n: i64) {
+        self.submitted += n;
+        match status {
+            DeliveryStatus::Pending => self.pending += n,
+            DeliveryStatus::Created => self.created += n,
+            DeliveryStatus::Existing => self.existing += n,
+            DeliveryStatus::Rejected => self.rejected += n,
+            DeliveryStatus::Failed => self.failed += n,
+        }
+    }
+}
+
+/// Everything the overview counts for one window.
+#[derive(Debug, Clone, Default)]
+pub struct WindowCounts {
+    pub tabs: TabCounts,
+    pub by_kind: HashMap<MatchKind, KindCounts>,
+    /// Lead counts per (plan id, origin).
+    pub leads: HashMap<(i64, LeadOrigin), LeadCounts>,
 }
 
 #[derive(FromQueryResult)]
-struct LeadRow {
-    plan_id: i64,
-    origin: LeadOrigin,
-    delivery_status: DeliveryStatus,
-    leads: i64,
-    friends_added: Option<i64>,
+struct ConfigCounts {
+    partner_pools: i64,
+    ckb_plans: i64,
 }
 
-/// Lead counts since `since` for every (plan, origin) pair that has leads.
-pub async fn lead_counts(
+/// The overview's counts for the window that starts at `since` (all time for `None`), from
+/// the day counters: two statements whatever the number of rows.
+pub async fn window_counts(
     db: &impl ConnectionTrait,
-    since: DateTime<Utc>,
-) -> Result<HashMap<(i64, LeadOrigin), LeadCounts>> {
-    let sql = "SELECT plan_id, origin, delivery_status, COUNT(*) AS leads, \
-        SUM(CASE WHEN friend_status = 'PASSED' THEN 1 ELSE 0 END) AS friends_added \
-        FROM ckb_leads WHERE created_at >= ? GROUP BY plan_id, origin, delivery_status";
-    let rows = LeadRow::find_by_statement(statement(
-        db.get_database_backend(),
-        sql,
-        vec![since.into()],
-    ))
-    .all(db)
-    .await?;
-    let mut counts: HashMap<(i64, LeadOrigin), LeadCounts> = HashMap::new();
-    for row in rows {
-        let entry = counts.entry((row.plan_id, row.origin)).or_default();
-        entry.submitted += row.leads;
-        entry.friends_added += row.friends_added.unwrap_or(0);
-        match row.delivery_status {
-            DeliveryStatus::Pending => entry.pending += row.leads,
-            DeliveryStatus::Created => entry.created += row.leads,
-            DeliveryStatus::Existing => entry.existing += row.leads,
-            DeliveryStatus::Rejected => entry.rejected += row.leads,
-            DeliveryStatus::Failed => entry.failed += row.leads,
+    since: Option<DateTime<Utc>>,
+) -> Result<WindowCounts> {
+    let sums = counters::sums(db, since.map(counters::local_day)).await?;
+    let sql = "SELECT (SELECT COUNT(*) FROM partner_pools) AS partner_pools, (SELECT COUNT(*) FROM ckb_plans) AS ckb_plans";
+    let config = ConfigCounts::find_by_statement(statement(db.get_database_backend(), sql, vec![]))
+        .one(db)
+        .await?;
+
+    let mut counts = WindowCounts::default();
+    if let Some(config) = config {
+        counts.tabs.partner_pools = config.partner_pools;
+        counts.tabs.ckb_plans = config.ckb_plans;
+    }
+    for ((metric, dimension), value) in sums {
+        let value = value;
+        match metric.as_str() {
+            "match" | "match_with_lead" | "match_friend" => {
+                let Some(kind) = counters::kind_of(&dimension) else {
+                    continue;
+                };
+                let entry = counts.by_kind.entry(kind).or_default();
+                match metric.as_str() {
+                    "match" => {
+                        entry.matches += value;
+                        counts.tabs.match_records += value;
+                    }
+                    "match_with_lead" => entry.with_lead += value,
+                    _ => entry.friends_added += value,
+                }
+            }
+            "match_lead" => {
+                let Some((kind, status)) = dimension.split_once('|') else {
+                    continue;
+                };
+                let (Some(kind), Ok(status)) = (
+                    counters::kind_of(kind),
+                    DeliveryStatus::try_from_value(&status.to_owned()),
+                ) else {
+                    continue;
+                };
+                if status.is_accepted() {
+                    counts.by_kind.entry(kind).or_default().leads_accepted += value;
+                }
+            }
+            "lead" | "lead_friend" => {
+                let mut parts = dimension.split('|');
+                let (Some(plan), Some(origin)) = (
+                    parts.next().and_then(|p| p.parse::<i64>().ok()),
+                    parts.next(),
+                ) else {
+                    continue;
+                };
+                let Ok(origin) = LeadOrigin::try_from_value(&origin.to_owned()) else {
+                    continue;
+                };
+                let entry = counts.leads.entry((plan, origin)).or_default();
+                if metric == "lead_friend" {
+                    entry.friends_added += value;
+                } else if let Some(Ok(status)) = parts
+                    .next()
+                    .map(|s| DeliveryStatus::try_from_value(&s.to_owned()))
+                {
+                    entry.count(status, value);
+                }
+            }
+            "booking" => counts.tabs.mentor_bookings += value,
+            "resource" => counts.tabs.resource_matches += value,
+            "recruit" => counts.tabs.team_recruits += value,
+            _ => {}
         }
     }
     Ok(counts)
@@ -194,9 +204,10 @@ struct LastLeadRow {
     last_lead_at: Option<DateTime<Utc>>,
 }
 
-/// The time of each plan's newest lead.
+/// The time of each plan's newest lead. A subquery per plan finds it with one index seek on
+/// `(plan_id, created_at)`, where grouping all leads by plan would read them all.
 pub async fn last_lead_times(db: &impl ConnectionTrait) -> Result<HashMap<i64, DateTime<Utc>>> {
-    let sql = "SELECT plan_id, MAX(created_at) AS last_lead_at FROM ckb_leads GROUP BY plan_id";
+    let sql = "SELECT p.id AS plan_id, (SELECT MAX(l.created_at) FROM ckb_leads l WHERE l.plan_id = p.id) AS last_lead_at FROM ckb_plans p";
     let rows = LastLeadRow::find_by_statement(statement(db.get_database_backend(), sql, vec![]))
         .all(db)
         .await?;

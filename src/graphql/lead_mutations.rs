@@ -167,6 +167,7 @@ fn checked_lead(
         idempotency_key: idempotency_key(input.idempotency_key.as_deref())?,
         submitted_by: Some(token_id),
         request_id,
+        match_kind: None,
     })
 }
 

@@ -269,20 +269,19 @@ pub async fn remote_views(
     state.remote_stats.views(&bases).await
 }
 
-/// Builds the plan statistics of a window from the grouped lead counts and CKB's cached
+/// Builds the plan statistics of a window from the window's lead counts and CKB's cached
 /// numbers: a fixed number of statements whatever the number of plans.
 pub async fn plan_stats(
     state: &AppState,
     plans: Vec<ckb_plan::Model>,
     window: StatsWindow,
-    since: DateTime<Utc>,
+    counts: &HashMap<(i64, LeadOrigin), LeadCounts>,
 ) -> Result<(Vec<CkbPlanStats>, LeadCounts)> {
-    let (counts, last_leads, views) = futures::join!(
-        db::stats::lead_counts(&state.db, since),
+    let (last_leads, views) = futures::join!(
         db::stats::last_lead_times(&state.db),
         remote_views(state, &plans),
     );
-    let (counts, last_leads) = (counts?, last_leads?);
+    let last_leads = last_leads?;
     let mut all = LeadCounts::default();
     let mut stats = Vec::with_capacity(plans.len());
     for plan in plans {
@@ -343,12 +342,11 @@ impl OverviewQuery {
         let state = state(ctx)?;
         let now = crate::db::now();
         let since = window.since(state, now);
-        let from = since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
 
-        let tab_counts = db::stats::tab_counts(&state.db, from).await?;
-        let by_kind = db::stats::match_counts_by_kind(&state.db, from).await?;
+        let counts = db::stats::window_counts(&state.db, since).await?;
+        let (tab_counts, by_kind) = (&counts.tabs, &counts.by_kind);
         let plans = db::plans::list(&state.db).await?;
-        let (plans, leads) = plan_stats(state, plans, window, from).await?;
+        let (plans, leads) = plan_stats(state, plans, window, &counts.leads).await?;
 
         let tab = |key, label_zh, label_en, count, windowed| FindPartnerTab {
             key,

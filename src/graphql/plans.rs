@@ -78,10 +78,9 @@ impl CkbPlan {
         #[graphql(default)] window: StatsWindow,
     ) -> Result<CkbPlanStats> {
         let state = state(ctx)?;
-        let since = window
-            .since(state, crate::db::now())
-            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        let (mut stats, _) = plan_stats(state, vec![self.0.clone()], window, since).await?;
+        let since = window.since(state, crate::db::now());
+        let counts = crate::db::stats::window_counts(&state.db, since).await?;
+        let (mut stats, _) = plan_stats(state, vec![self.0.clone()], window, &counts.leads).await?;
         stats.pop().ok_or_else(|| {
             GatewayError::internal(anyhow::anyhow!("plan statistics returned no row"))
         })

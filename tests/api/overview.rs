@@ -184,3 +184,120 @@ async fn overview_statement_count_does_not_grow_with_rows_or_plans() {
     );
     assert!(large <= 8, "the overview ran {large} statements");
 }
+
+/// Counter sums after a mix of writes, then after recounting everything from the rows: the
+/// counters kept up to date by the writes must equal a recount.
+#[tokio::test]
+async fn counters_match_a_recount_after_mixed_writes() {
+    use partner_gateway::{
+        ckb::simulator::{ClockConfig, Faults, SimulatorConfig},
+        db::counters,
+    };
+
+    use crate::support::{eventually, spawn_ckb_with, CKB_KEY, CKB_PLAN_ID, FAST_DELIVERY};
+
+    let ckb = spawn_ckb_with(SimulatorConfig {
+        clock: ClockConfig {
+            tick: None,
+            pass_share: 0.6,
+            fail_share: 0.2,
+        },
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let account = partner_gateway::ckb::simulator::SimAccount::default();
+    let mut args = FAST_DELIVERY.to_vec();
+    args.extend_from_slice(&[
+        "--ckb-account",
+        &account.account,
+        "--ckb-password",
+        &account.password,
+        "--friend-sync-secs",
+        "0",
+    ]);
+    let app = TestApp::spawn_with(&args).await;
+    app.seed(small()).await;
+    let remote = CKB_PLAN_ID.to_string();
+    for (name, purpose, default) in [
+        ("找伙伴", "MATCH", false),
+        ("链接卡若", "LINK_KARUO", true),
+        ("外部", "INTEGRATOR", false),
+    ] {
+        app.query(
+            &app.admin,
+            "mutation($input: CreateCkbPlanInput!) { createCkbPlan(input: $input) { id } }",
+            json!({ "input": { "name": name, "apiKey": CKB_KEY, "endpoint": ckb.base_url(), "purpose": purpose, "isDefault": default, "remotePlanId": remote } }),
+        )
+        .await;
+    }
+    // Matches with leads, bookings, resources, recruitments and applications.
+    for requester in 1..=8 {
+        let kind = ["PARTNER", "RESOURCE", "TEAM", "MENTOR"][requester % 4];
+        app.post(Some(&app.service), "mutation($r: ID!, $k: MatchKind!) { recordMatch(requesterId: $r, kind: $k) { matchRecord { id } } }", json!({ "r": requester.to_string(), "k": kind }))
+            .await;
+    }
+    app.query(&app.service, "mutation { createResourceMatch(input: { direction: NEED, title: \"融资\", ownerId: \"3\" }) { id } }", json!({})).await;
+    app.query(&app.service, "mutation { createTeamRecruit(input: { projectName: \"新项目\", stage: \"种子轮\", roles: [{ title: \"运营\", count: 2 }], ownerId: \"4\" }) { id } }", json!({})).await;
+    for member in 10..14 {
+        app.query(
+            &app.service,
+            "mutation($m: ID!) { linkKaruo(memberId: $m) { lead { id } } }",
+            json!({ "m": member.to_string() }),
+        )
+        .await;
+    }
+    // Leads that fail, then are retried; leads whose friend status CKB moves.
+    ckb.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let failing = app
+        .query(
+            &app.integrator,
+            "mutation { submitLead(input: { phone: \"13911110000\" }) { lead { id } } }",
+            json!({}),
+        )
+        .await["submitLead"]["lead"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failed = eventually(10, || async {
+        app.query(
+            &app.admin,
+            "query($id: ID!) { ckbLead(id: $id) { deliveryStatus } }",
+            json!({ "id": failing }),
+        )
+        .await["ckbLead"]["deliveryStatus"]
+            == "FAILED"
+    })
+    .await;
+    assert!(failed);
+    ckb.set_faults(Faults::default());
+    app.query(
+        &app.admin,
+        "mutation($id: ID!) { retryLead(id: $id) { lead { id } } }",
+        json!({ "id": failing }),
+    )
+    .await;
+    for _ in 0..4 {
+        ckb.advance();
+    }
+    let changed = app.state().friend_sync.run_once().await.unwrap();
+    assert!(
+        changed > 0,
+        "the friend sync changed nothing; the test would prove little"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let db = &app.state().db;
+    let kept = counters::sums(db, None).await.unwrap();
+    counters::rebuild(db).await.unwrap();
+    let recounted = counters::sums(db, None).await.unwrap();
+    let nonzero = |sums: &counters::Sums| -> std::collections::BTreeMap<(String, String), i64> {
+        sums.iter()
+            .filter(|(_, v)| **v != 0)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    };
+    assert_eq!(nonzero(&kept), nonzero(&recounted));
+}

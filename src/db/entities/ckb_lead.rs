@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::domain::{DeliveryStatus, FriendStatus, LeadOrigin};
+use crate::domain::{DeliveryStatus, FriendStatus, LeadOrigin, MatchKind};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "ckb_leads")]
@@ -40,6 +40,8 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     pub friend_status: Option<FriendStatus>,
     pub friend_status_at: Option<DateTimeUtc>,
+    /// The kind of match of a MATCH lead, for the per-kind counters.
+    pub match_kind: Option<MatchKind>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
