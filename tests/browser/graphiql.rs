@@ -91,6 +91,19 @@ async fn run_overview_in_graphiql(browser: &Browser, gateway: &Gateway) {
         "LAST_7_DAYS"
     );
 
+    // The settings dialog opens, and its scroll lock passes the page's style hash.
+    browser
+        .click(".graphiql-sidebar button[aria-label='Open settings dialog']")
+        .await;
+    browser
+        .wait_until(
+            "the settings dialog",
+            10,
+            "return document.querySelector('[role=dialog]') !== null
+               && document.querySelector('style') !== null;",
+        )
+        .await;
+
     // GraphiQL came from the gateway alone, with no request leaving the machine.
     let loaded = browser.loaded_urls().await;
     assert!(
