@@ -234,6 +234,7 @@ async fn walk_console(browser: &Browser, gateway: &Gateway) {
             Value::Bool(true),
             "tab {screen} shows an error"
         );
+        browser.screenshot(&format!("tab-{screen}")).await;
     }
 
     match_records_page_and_filter(browser).await;

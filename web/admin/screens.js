@@ -377,7 +377,10 @@
       'span',
       { title: 'CKB code ' + (lead.ckbCode === null ? '—' : lead.ckbCode) },
       dom.badge('DeliveryStatus', lead.deliveryStatus),
-      lead.ckbMessage ? h('small', null, ' ', lead.ckbMessage) : null
+      // CKB's own words, unless they repeat the label (新增成功, 已存在).
+      lead.ckbMessage && lead.ckbMessage !== dom.label('DeliveryStatus', lead.deliveryStatus)
+        ? h('small', null, ' ', lead.ckbMessage)
+        : null
     );
   }
 
