@@ -19,11 +19,11 @@ pub const OVERVIEW_QUERY: &str = include_str!("../../web/graphiql/overview.graph
 /// GraphiQL's policy. Scripts come from the gateway only. Fonts and images may also be `data:`
 /// URLs, because GraphiQL's stylesheet embeds its fonts and icons that way.
 ///
-/// The one style hash is the `<style>` element that GraphiQL 3.8.3's dialogs (settings, keyboard
-/// shortcuts) add to lock the page's scrolling, as it reads when the page has no scrollbar,
-/// which is the case on this full-window page.
-/// NOTE: a window so small that the page scrolls changes that element's text, so the browser
-/// blocks it and the dialog opens without the scroll lock; nothing else changes.
+/// The one style hash allows the `<style>` element that GraphiQL 3.8.3's dialogs, such as the
+/// settings dialog, add to lock the page's scrolling. The hash is of its text when the page has
+/// no scrollbar, which is the case on this full-window page.
+/// NOTE: in a window so small that the page scrolls, the element's text differs and the browser
+/// blocks it. The dialog then opens without the scroll lock, and nothing else changes.
 const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self' 'sha256-Y/huXlwoYkVyQlxwSVcCi1RCDGDCSVBzDt0hYP9qlTc='; \
     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; \
