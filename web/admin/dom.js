@@ -112,6 +112,8 @@
 
   // Times are shown in Beijing time, the admins' time zone and the gateway's default day
   // boundary (PGW_UTC_OFFSET_HOURS=8).
+  // NOTE: the API does not expose PGW_UTC_OFFSET_HOURS, so with another offset the console's
+  // times and date filters still use UTC+8 while the overview's windows follow the setting.
   var TIME_ZONE = 'Asia/Shanghai';
   var timeFormat = new Intl.DateTimeFormat('zh-CN', {
     timeZone: TIME_ZONE,
