@@ -1,6 +1,7 @@
-//! The HTTP surface: /graphql, /graphiql, /healthz and /readyz, with request ids, the request
-//! log, security headers and CORS around them.
+//! The HTTP surface: /graphql, /graphiql, /admin, /assets/, /healthz and /readyz, with request
+//! ids, the request log, security headers and CORS around them.
 
+pub mod assets;
 pub mod document;
 pub mod graphql;
 pub mod health;
@@ -54,9 +55,15 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .with_state(state.clone())
         .merge(graphql_routes);
-    if state.settings.http.graphiql {
+    let asset_groups: &'static [assets::Group] = if state.settings.http.graphiql {
         router = router.route("/graphiql", get(pages::graphiql));
-    }
+        &[assets::Group::Admin, assets::Group::Graphiql]
+    } else {
+        &[assets::Group::Admin]
+    };
+    router = router
+        .route("/admin", get(pages::admin))
+        .route("/assets/{*name}", get(assets::get).with_state(asset_groups));
 
     router
         .fallback(not_found)
