@@ -138,7 +138,6 @@ pub async fn window_counts(
         counts.tabs.ckb_plans = config.ckb_plans;
     }
     for ((metric, dimension), value) in sums {
-        let value = value;
         match metric.as_str() {
             "match" | "match_with_lead" | "match_friend" => {
                 let Some(kind) = counters::kind_of(&dimension) else {
