@@ -11,7 +11,7 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use rand::{rngs::StdRng, seq::IndexedRandom, Rng, SeedableRng};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, TransactionTrait,
 };
 
 use crate::{
@@ -227,8 +227,45 @@ pub async fn generate(db: &DatabaseConnection, size: DemoSize, seed: u64) -> any
     insert_resources(&txn, &mut rng, size, now, &members, plans.matches).await?;
     insert_recruits(&txn, &mut rng, size, now, &members, plans.matches).await?;
     insert_link_karuo(&txn, &mut rng, now, &members, plans.link_karuo).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        restart_id_sequences(&txn).await?;
+    }
 
     txn.commit().await?;
+    Ok(())
+}
+
+/// The tables whose rows `generate` inserts with explicit ids.
+const TABLES_WITH_DEMO_IDS: &[&str] = &[
+    "members",
+    "ckb_plans",
+    "partner_pools",
+    "ckb_leads",
+    "match_records",
+    "mentor_bookings",
+    "resource_matches",
+    "team_recruits",
+    "team_applications",
+];
+
+/// Moves each PostgreSQL id sequence past the largest id in its table.
+///
+/// Rows inserted with an explicit id leave the `bigserial` sequence where it was, so without
+/// this the next row inserted without an id would get id 1 and fail on the primary key. SQLite
+/// needs no such step, because it numbers a new row after the largest id in the table.
+async fn restart_id_sequences(db: &impl ConnectionTrait) -> anyhow::Result<()> {
+    let columns: Vec<String> = TABLES_WITH_DEMO_IDS
+        .iter()
+        .map(|table| {
+            format!(
+                "setval(pg_get_serial_sequence('{table}', 'id'), \
+                 COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+        })
+        .collect();
+    db.execute_unprepared(&format!("SELECT {}", columns.join(", ")))
+        .await
+        .context("failed to move the id sequences past the demo rows")?;
     Ok(())
 }
 
