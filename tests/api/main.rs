@@ -5,6 +5,7 @@ mod errors;
 mod http;
 mod matches;
 mod overview;
+mod plans;
 mod pools;
 mod schema;
 mod support;
