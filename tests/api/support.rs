@@ -17,6 +17,15 @@ use partner_gateway::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// Settings of the tests that count the SQL statements of one request.
+///
+/// The DataLoader waits 100 ms instead of 1 ms: in a debug build on a two-core machine,
+/// gathering the ids of a page of 50 matches took more than 5 ms in some runs, which split
+/// them over two statements. The lead delivery worker (`PGW_OUTBOX_WORKER`) is off, because
+/// the statements of its polls would be counted as well.
+pub const STATEMENT_COUNT_SETTINGS: [&str; 4] =
+    ["--dataloader-delay-ms", "100", "--outbox-worker", "false"];
+
 pub struct TestApp {
     app: Option<App>,
     pub base: String,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use partner_gateway::demo::DemoSize;
 use serde_json::{json, Value};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, STATEMENT_COUNT_SETTINGS};
 
 const PAGE_OF_MATCHES: &str = "query($after: String) { matchRecords(first: 50, after: $after) {
     edges { cursor node { id kind matchedAt requester { id nickname } partner { id nickname } pool { id name } } }
@@ -20,14 +20,9 @@ async fn page_statements(app: &TestApp) -> u64 {
     app.statements() - before
 }
 
-/// The DataLoader wait of the statement-count test. In a debug build on a two-core machine,
-/// gathering the ids of a page of 50 matches took more than 5 ms in some runs, longer than the
-/// default 1 ms wait, so the page's member ids were split over two statements.
-const SLOW_BUILD_LOADER_DELAY: [&str; 2] = ["--dataloader-delay-ms", "100"];
-
 #[tokio::test]
 async fn match_page_with_relations_costs_fixed_statements() {
-    let small = TestApp::spawn_with(&SLOW_BUILD_LOADER_DELAY).await;
+    let small = TestApp::spawn_with(&STATEMENT_COUNT_SETTINGS).await;
     small
         .seed(DemoSize {
             members: 60,
@@ -39,7 +34,7 @@ async fn match_page_with_relations_costs_fixed_statements() {
             days: 60,
         })
         .await;
-    let large = TestApp::spawn_with(&SLOW_BUILD_LOADER_DELAY).await;
+    let large = TestApp::spawn_with(&STATEMENT_COUNT_SETTINGS).await;
     large.seed(DemoSize::default()).await;
     let small_count = page_statements(&small).await;
     let large_count = page_statements(&large).await;
