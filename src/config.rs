@@ -70,6 +70,13 @@ pub struct DatabaseSettings {
     /// Maximum number of pooled database connections.
     #[arg(long, env = "PGW_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
+
+    /// Time a request's DataLoader gathers the ids that relation fields ask for before it
+    /// loads them in one statement, in milliseconds (at most 1000). Each level of relations in
+    /// a query waits this long once. Ids asked for after the wait go into another statement,
+    /// which happens when resolving a long page takes longer than the wait.
+    #[arg(long, env = "PGW_DATALOADER_DELAY_MS", default_value_t = 1)]
+    pub dataloader_delay_ms: u64,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -265,6 +272,12 @@ impl Settings {
             "PGW_DB_MAX_CONNECTIONS",
             self.database.db_max_connections.into(),
         )?;
+        if self.database.dataloader_delay_ms > 1000 {
+            bail!(
+                "invalid PGW_DATALOADER_DELAY_MS: {} ms is more than the maximum of 1000 ms",
+                self.database.dataloader_delay_ms
+            );
+        }
         positive(
             "PGW_RATE_READS_PER_MINUTE",
             self.limits.rate_reads_per_minute.into(),
@@ -344,6 +357,10 @@ impl Settings {
 
     pub fn lead_wait(&self) -> Duration {
         Duration::from_millis(self.ckb.lead_wait_ms)
+    }
+
+    pub fn dataloader_delay(&self) -> Duration {
+        Duration::from_millis(self.database.dataloader_delay_ms)
     }
 }
 

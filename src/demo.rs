@@ -332,10 +332,6 @@ pub async fn generate(
     insert_recruits(&txn, &mut run, &members, plans.matches).await?;
     insert_link_karuo(&txn, &mut run, &members, plans.link_karuo).await?;
     reset_id_sequences(&txn).await?;
-    // The rows above were inserted without their counters; count them all at once.
-    crate::db::counters::rebuild(&txn)
-        .await
-        .map_err(|e| anyhow::anyhow!("counting the demo data failed: {e:?}"))?;
     if options.leads == LeadMode::Pending {
         ckb_lead::Entity::update_many()
             .col_expr(
@@ -368,6 +364,10 @@ pub async fn generate(
             .exec(&txn)
             .await?;
     }
+    // The rows above were inserted without their counters; count them all at once.
+    crate::db::counters::rebuild(&txn)
+        .await
+        .map_err(|e| anyhow::anyhow!("counting the demo data failed: {e:?}"))?;
 
     txn.commit().await?;
     Ok(())

@@ -20,7 +20,7 @@ use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
 
 /// Counts the SQL statements the process has run. Tests use it to check that a query's cost
@@ -111,6 +111,43 @@ pub async fn migration_status(db: &DatabaseConnection) -> anyhow::Result<Vec<(St
 
 pub fn is_postgres(db: &DatabaseConnection) -> bool {
     db.get_database_backend() == DbBackend::Postgres
+}
+
+/// A flag that at most one row of its table may carry, guarded by a partial unique index.
+#[derive(Clone, Copy, Debug)]
+pub enum SingleFlag {
+    /// `partner_pools.selected`, one per match kind.
+    SelectedPool = 1,
+    /// `ckb_plans.is_default`.
+    DefaultPlan = 2,
+}
+
+/// The first key of every PostgreSQL advisory lock this gateway takes ("pgw" in ASCII), which
+/// keeps them apart from advisory locks of other programs using the same database.
+const ADVISORY_LOCK_SPACE: i32 = 0x0070_6777;
+
+/// Makes the transactions that move `flag` to another row run one after the other, until the
+/// end of the calling transaction. Call it before reading which row carries the flag.
+///
+/// PostgreSQL needs this because under its default READ COMMITTED isolation two transactions
+/// can each clear the flag on the rows they see and then set it on their own row. The partial
+/// unique index then rejects the second with a duplicate key error, and a new row is invisible
+/// to row locks. A transaction-scoped advisory lock makes the second transaction wait, and its
+/// next statement sees what the first committed. SQLite needs nothing here, because the callers
+/// write before they read, and the first write takes SQLite's single write lock until commit.
+pub async fn lock_single_flag(
+    txn: &impl ConnectionTrait,
+    flag: SingleFlag,
+) -> crate::error::Result<()> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            [ADVISORY_LOCK_SPACE.into(), (flag as i32).into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 pub mod bookings;

@@ -7,7 +7,7 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait,
 };
 
-use super::entities::ckb_plan;
+use super::{entities::ckb_plan, SingleFlag};
 use crate::{
     domain::{CkbContentType, LeadOrigin},
     error::{GatewayError, Result},
@@ -116,6 +116,11 @@ pub async fn update(
     fields: PlanFields,
 ) -> Result<ckb_plan::Model> {
     let txn = db.begin().await?;
+    if fields.is_default == Some(true) {
+        // Taken before the plan's row is locked below, so that two updates that each make
+        // their plan the default cannot deadlock on each other's rows on PostgreSQL.
+        super::lock_single_flag(&txn, SingleFlag::DefaultPlan).await?;
+    }
     // Write first so that SQLite takes its write lock before the read below.
     ckb_plan::Entity::update_many()
         .col_expr(ckb_plan::Column::UpdatedAt, Expr::value(crate::db::now()))
@@ -163,8 +168,10 @@ pub async fn update(
     Ok(plan)
 }
 
-/// Makes `id` the one default plan; the partial unique index forbids a second.
+/// Makes `id` the one default plan; the partial unique index forbids a second. `db` must be a
+/// transaction, because the lock taken here lasts until it ends.
 async fn make_default(db: &impl ConnectionTrait, id: i64) -> Result<()> {
+    super::lock_single_flag(db, SingleFlag::DefaultPlan).await?;
     ckb_plan::Entity::update_many()
         .col_expr(ckb_plan::Column::IsDefault, Expr::value(false))
         .filter(ckb_plan::Column::IsDefault.eq(true))

@@ -12,6 +12,7 @@ use sea_orm::{
 use super::{
     entities::{match_record, member, member_tag, partner_pool, partner_pool_member},
     page::{contains_pattern, into_page, keyset, like_lower, Cursor, Page, PageRequest},
+    SingleFlag,
 };
 use crate::{
     domain::{MatchKind, PoolSource},
@@ -143,6 +144,7 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    super::lock_single_flag(&txn, SingleFlag::SelectedPool).await?;
     if selected(&txn, kind).await?.is_none() {
         partner_pool::Entity::update_many()
             .col_expr(partner_pool::Column::Selected, Expr::value(true))
@@ -196,15 +198,17 @@ pub async fn set_enabled(
     Ok(active.update(db).await?)
 }
 
-/// Makes the pool the one selected pool of its kind, in one transaction. The partial unique
-/// index on `(kind) WHERE selected` rejects a second selected pool even if two admins race.
+/// Makes the pool the one selected pool of its kind, in one transaction. Concurrent selections
+/// wait for each other, and the partial unique index on `(kind) WHERE selected` rejects a
+/// second selected pool whatever the code does.
 pub async fn select(
     db: &(impl ConnectionTrait + TransactionTrait),
     id: i64,
 ) -> Result<partner_pool::Model> {
     let txn = db.begin().await?;
+    super::lock_single_flag(&txn, SingleFlag::SelectedPool).await?;
     // Writing first takes SQLite's write lock at once, so a concurrent selection waits instead
-    // of failing on a stale snapshot; on PostgreSQL it locks the kind's selected row.
+    // of failing on a stale snapshot.
     let kind_of_pool = Query::select()
         .column(partner_pool::Column::Kind)
         .from(partner_pool::Entity)

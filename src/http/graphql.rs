@@ -588,13 +588,10 @@ async fn execute(
         request = request.disable_introspection();
         &endpoint.public_schema
     };
-    let request = request
-        .data(caller.clone())
-        .data(request_id.clone())
-        .data(DataLoader::new(
-            DbLoader::new(endpoint.state.db.clone()),
-            tokio::spawn,
-        ));
+    let request = request.data(caller.clone()).data(request_id.clone()).data(
+        DataLoader::new(DbLoader::new(endpoint.state.db.clone()), tokio::spawn)
+            .delay(endpoint.state.settings.dataloader_delay()),
+    );
     let response = schema.execute(request).await;
 
     let request_failed = response.data == GqlValue::Null

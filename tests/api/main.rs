@@ -7,6 +7,7 @@ mod http;
 mod leads;
 mod matches;
 mod overview;
+mod plans;
 mod pools;
 mod processes;
 mod schema;

@@ -3,7 +3,7 @@
 use partner_gateway::demo::DemoSize;
 use serde_json::{json, Value};
 
-use crate::support::{TestApp, NO_WORKERS};
+use crate::support::{TestApp, STATEMENT_COUNT_SETTINGS};
 
 const OVERVIEW: &str = "query($window: StatsWindow!) { findPartnerOverview(window: $window) {
     window since
@@ -152,7 +152,7 @@ async fn overview_statements(app: &TestApp) -> u64 {
 
 #[tokio::test]
 async fn overview_statement_count_does_not_grow_with_rows_or_plans() {
-    let small_app = TestApp::spawn_with(NO_WORKERS).await;
+    let small_app = TestApp::spawn_with(&STATEMENT_COUNT_SETTINGS).await;
     small_app
         .seed(DemoSize {
             members: 40,
@@ -164,7 +164,7 @@ async fn overview_statement_count_does_not_grow_with_rows_or_plans() {
             days: 60,
         })
         .await;
-    let large_app = TestApp::spawn_with(NO_WORKERS).await;
+    let large_app = TestApp::spawn_with(&STATEMENT_COUNT_SETTINGS).await;
     large_app.seed(DemoSize::default()).await;
     for n in 0..10 {
         large_app

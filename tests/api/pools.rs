@@ -74,8 +74,29 @@ async fn concurrent_selections_leave_exactly_one_selected() {
         .cycle()
         .take(20)
         .map(|id| app.post(Some(&app.admin), SELECT, json!({ "id": id })));
-    futures::future::join_all(calls).await;
+    for (status, body) in futures::future::join_all(calls).await {
+        assert_eq!(status, reqwest::StatusCode::OK, "body: {body}");
+        assert!(body.get("errors").is_none(), "a selection failed: {body}");
+        assert_eq!(body["data"]["selectPartnerPool"]["selected"], true);
+    }
     assert_eq!(selected_ids(&app, "MENTOR").await.len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_first_pools_select_one() {
+    let app = TestApp::spawn().await;
+    let calls = (0..10).map(|n| {
+        app.post(
+            Some(&app.admin),
+            "mutation($input: CreatePartnerPoolInput!) { createPartnerPool(input: $input) { id } }",
+            json!({ "input": { "name": format!("池 {n}"), "kind": "TEAM", "source": "ALL_MEMBERS" } }),
+        )
+    });
+    for (status, body) in futures::future::join_all(calls).await {
+        assert_eq!(status, reqwest::StatusCode::OK, "body: {body}");
+        assert!(body.get("errors").is_none(), "a creation failed: {body}");
+    }
+    assert_eq!(selected_ids(&app, "TEAM").await.len(), 1);
 }
 
 #[tokio::test]

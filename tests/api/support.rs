@@ -1,8 +1,8 @@
 //! The test harness: a real gateway on a loopback port with a fresh database.
 //!
 //! Each test gets its own SQLite file in a temporary folder, or, when `TEST_DATABASE_URL`
-//! names a PostgreSQL server, its own freshly created PostgreSQL database. Set `TEST_LOG=1` to
-//! see the gateway's logs.
+//! names a PostgreSQL server, its own freshly created PostgreSQL database, which is dropped
+//! when the test ends. Set `TEST_LOG=1` to see the gateway's logs.
 
 use std::sync::{Mutex, Once};
 
@@ -18,6 +18,21 @@ use partner_gateway::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+/// Settings of the tests that count the SQL statements of one request.
+///
+/// The DataLoader waits 100 ms instead of 1 ms: in a debug build on a two-core machine,
+/// gathering the ids of a page of 50 matches took more than 5 ms in some runs, which split
+/// them over two statements. The lead delivery worker and the friend-status sync are off, because
+/// the statements of their polls would be counted as well.
+pub const STATEMENT_COUNT_SETTINGS: [&str; 6] = [
+    "--dataloader-delay-ms",
+    "100",
+    "--outbox-worker",
+    "false",
+    "--friend-sync-secs",
+    "0",
+];
+
 pub struct TestApp {
     app: Option<App>,
     database_url: String,
@@ -26,6 +41,7 @@ pub struct TestApp {
     pub admin: String,
     pub service: String,
     pub integrator: String,
+    _database: TestDatabase,
     _dir: tempfile::TempDir,
 }
 
@@ -71,27 +87,96 @@ pub fn captured_logs() -> String {
     String::from_utf8_lossy(&CAPTURED.lock().unwrap()).into_owned()
 }
 
-/// A database URL for one test: a fresh PostgreSQL database when `TEST_DATABASE_URL` is set,
-/// otherwise a SQLite file in `dir`.
-pub async fn test_database_url(dir: &std::path::Path) -> String {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(server) if server.starts_with("postgres") => {
-            use sea_orm::{ConnectionTrait, Database};
-            let name = format!("pgw_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&server)
-                .await
-                .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL server");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("the TEST_DATABASE_URL user must be allowed to create databases");
-            admin.close().await.ok();
-            let (base, _) = server
-                .rsplit_once('/')
-                .expect("TEST_DATABASE_URL ends with /DATABASE");
-            format!("{base}/{name}")
+/// The database of one test: a fresh PostgreSQL database when `TEST_DATABASE_URL` is set,
+/// otherwise a SQLite file in the test's temporary folder.
+pub struct TestDatabase {
+    pub url: String,
+    postgres: Option<PostgresDatabase>,
+}
+
+/// A PostgreSQL database created for one test, and the server URL to drop it through.
+struct PostgresDatabase {
+    server: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create(dir: &std::path::Path) -> TestDatabase {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(server) if server.starts_with("postgres") => {
+                use sea_orm::{ConnectionTrait, Database};
+                let name = format!("pgw_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&server)
+                    .await
+                    .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL server");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("the TEST_DATABASE_URL user must be allowed to create databases");
+                admin.close().await.ok();
+                let (base, _) = server
+                    .rsplit_once('/')
+                    .expect("TEST_DATABASE_URL ends with /DATABASE");
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    postgres: Some(PostgresDatabase { server, name }),
+                }
+            }
+            _ => TestDatabase {
+                url: format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+                postgres: None,
+            },
         }
-        _ => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+    }
+}
+
+/// Drops the test's PostgreSQL database, unless `TEST_KEEP_DATABASES=1` keeps it for inspection.
+///
+/// Dropping here, instead of in a cleanup step of CI, also runs when a test panics, and keeps a
+/// long-lived server that developers test against from filling up. A killed test process skips
+/// it: CI deletes its whole throwaway cluster with `.ci/postgres-stop`, and elsewhere the
+/// leftover `pgw_test_*` databases need a `DROP DATABASE` by hand.
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(PostgresDatabase { server, name }) = self.postgres.take() else {
+            return;
+        };
+        if std::env::var("TEST_KEEP_DATABASES").is_ok_and(|keep| keep == "1") {
+            eprintln!("kept the test database {name}");
+            return;
+        }
+        // Drop runs inside the test's Tokio runtime, which cannot block on a future, so the
+        // statement runs on a thread with a runtime of its own. FORCE (PostgreSQL 13 and later)
+        // closes the gateway's pooled connections, which are still open at this point.
+        let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let outcome = std::thread::spawn(move || -> Result<(), String> {
+            use sea_orm::{ConnectionTrait, Database};
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())?;
+            runtime.block_on(async {
+                let admin = Database::connect(&server)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let dropped = admin.execute_unprepared(&statement).await;
+                admin.close().await.ok();
+                dropped.map(|_| ()).map_err(|error| error.to_string())
+            })
+        })
+        .join();
+        // A panic here would abort a test that is already unwinding, so failures are printed.
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                eprintln!("failed to drop the test database {name}: {error}; drop it by hand")
+            }
+            Err(_) => {
+                eprintln!(
+                    "failed to drop the test database {name}: the thread panicked; drop it by hand"
+                )
+            }
+        }
     }
 }
 
@@ -123,7 +208,8 @@ impl TestApp {
     pub async fn spawn_with(extra: &[&str]) -> TestApp {
         init_logs();
         let dir = tempfile::tempdir().expect("temporary folder");
-        let database_url = test_database_url(dir.path()).await;
+        let database = TestDatabase::create(dir.path()).await;
+        let database_url = database.url.clone();
         let app = start_app(&database_url, extra).await;
         let base = format!("http://{}", app.addr());
         let db = &app.state().db;
@@ -144,6 +230,7 @@ impl TestApp {
             admin,
             service,
             integrator,
+            _database: database,
             _dir: dir,
         }
     }
@@ -305,10 +392,6 @@ pub async fn spawn_ckb_with(mut config: SimulatorConfig) -> SimulatorHandle {
         .expect("simulator starts")
 }
 
-/// Settings without background workers, for tests that count SQL statements: a worker's poll
-/// would add statements at random moments.
-pub const NO_WORKERS: &[&str] = &["--outbox-worker", "false", "--friend-sync-secs", "0"];
-
 /// Settings that make deliveries and retries fast enough for tests.
 pub const FAST_DELIVERY: &[&str] = &[
     "--lead-backoff-ms",
@@ -434,11 +517,13 @@ pub fn cli_token(database_url: &str, role: &str, name: &str) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-/// A database for a test that runs gateway processes, with the folder that holds it.
-pub async fn process_database() -> (tempfile::TempDir, String) {
+/// A database for a test that runs gateway processes; keep the first value alive while the
+/// processes run, since dropping it deletes the database.
+pub async fn process_database() -> ((tempfile::TempDir, TestDatabase), String) {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let url = test_database_url(dir.path()).await;
-    (dir, url)
+    let database = TestDatabase::create(dir.path()).await;
+    let url = database.url.clone();
+    ((dir, database), url)
 }
 
 /// Posts a GraphQL request to a gateway at `base`; `None` when the connection failed.

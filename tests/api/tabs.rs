@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use partner_gateway::demo::DemoSize;
 use serde_json::{json, Value};
 
-use crate::support::{TestApp, NO_WORKERS};
+use crate::support::{TestApp, STATEMENT_COUNT_SETTINGS};
 
 const PAGE_OF_MATCHES: &str = "query($after: String) { matchRecords(first: 50, after: $after) {
     edges { cursor node { id kind matchedAt requester { id nickname } partner { id nickname } pool { id name } } }
@@ -22,7 +22,7 @@ async fn page_statements(app: &TestApp) -> u64 {
 
 #[tokio::test]
 async fn match_page_with_relations_costs_fixed_statements() {
-    let small = TestApp::spawn_with(NO_WORKERS).await;
+    let small = TestApp::spawn_with(&STATEMENT_COUNT_SETTINGS).await;
     small
         .seed(DemoSize {
             members: 60,
@@ -34,7 +34,7 @@ async fn match_page_with_relations_costs_fixed_statements() {
             days: 60,
         })
         .await;
-    let large = TestApp::spawn_with(NO_WORKERS).await;
+    let large = TestApp::spawn_with(&STATEMENT_COUNT_SETTINGS).await;
     large.seed(DemoSize::default()).await;
     let small_count = page_statements(&small).await;
     let large_count = page_statements(&large).await;
