@@ -27,6 +27,9 @@ use crate::{
     error::Result,
 };
 
+/// How often a mutation checks a lead that another worker is delivering.
+const LEASE_POLL: Duration = Duration::from_millis(25);
+
 /// Sends stored leads to CKB, at once after a mutation and from a background worker.
 pub struct Outbox {
     db: DatabaseConnection,
@@ -65,10 +68,11 @@ impl Outbox {
         request_id: Option<String>,
         wait: Duration,
     ) -> Result<ckb_lead::Model> {
+        let deadline = tokio::time::Instant::now() + wait;
         let outbox = Arc::clone(self);
         let attempt =
             tokio::spawn(async move { outbox.deliver_one(lead_id, request_id.as_deref()).await });
-        match tokio::time::timeout(wait, attempt).await {
+        match tokio::time::timeout_at(deadline, attempt).await {
             Ok(Ok(Err(error))) => {
                 tracing::error!(lead.id = lead_id, error = ?error, "immediate delivery failed; the worker retries")
             }
@@ -77,7 +81,17 @@ impl Outbox {
             }
             Ok(Ok(Ok(()))) | Err(_) => {}
         }
-        db::leads::find(&self.db, lead_id).await
+        // Another worker may have claimed the lead first; its answer counts as well, so wait
+        // for it within the same deadline.
+        loop {
+            let lead = db::leads::find(&self.db, lead_id).await?;
+            let in_flight = lead.delivery_status == DeliveryStatus::Pending
+                && lead.lease_until.is_some_and(|until| until > db::now());
+            if !in_flight || tokio::time::Instant::now() + LEASE_POLL >= deadline {
+                return Ok(lead);
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+        }
     }
 
     /// Claims the lead if it is PENDING and unclaimed, sends it, and records the answer.

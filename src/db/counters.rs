@@ -171,7 +171,8 @@ pub type Sums = HashMap<(String, String), i64>;
 
 /// Sums every counter from `since` on (all days when `None`), in one statement.
 pub async fn sums(db: &impl ConnectionTrait, since: Option<NaiveDate>) -> Result<Sums> {
-    let since = since.unwrap_or(NaiveDate::MIN);
+    // 1970-01-01 stands for "all days": PostgreSQL's DATE has no room for NaiveDate::MIN.
+    let since = since.unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date"));
     // CAST keeps SUM an integer on PostgreSQL, where the sum of bigints is numeric.
     let sql = "SELECT metric, dimension, CAST(SUM(value) AS BIGINT) AS value FROM stat_counters WHERE day >= ? GROUP BY metric, dimension";
     let rows = CounterRow::find_by_statement(statement(

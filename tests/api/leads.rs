@@ -280,8 +280,14 @@ async fn lead_held_by_a_dead_worker_is_taken_over_after_its_lease() {
         .await
         .unwrap()[0]
         .id;
+    // Another process stored and claimed the lead and died: its lease runs for one more
+    // second. Both happen in one transaction so that this gateway's worker never sees the lead
+    // unclaimed.
+    use partner_gateway::db::entities::ckb_lead;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+    let txn = app.state().db.begin().await.unwrap();
     let stored = partner_gateway::db::leads::insert_pending(
-        &app.state().db,
+        &txn,
         partner_gateway::db::leads::NewLead {
             plan_id: plan,
             phone: Some("13800000009".into()),
@@ -290,10 +296,7 @@ async fn lead_held_by_a_dead_worker_is_taken_over_after_its_lease() {
     )
     .await
     .unwrap();
-    // Another process claimed the lead and died: its lease runs for one more second.
     let lease_until = partner_gateway::db::now() + chrono::Duration::seconds(1);
-    use partner_gateway::db::entities::ckb_lead;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     ckb_lead::Entity::update_many()
         .col_expr(
             ckb_lead::Column::LeaseOwner,
@@ -304,9 +307,10 @@ async fn lead_held_by_a_dead_worker_is_taken_over_after_its_lease() {
             sea_orm::sea_query::Expr::value(lease_until),
         )
         .filter(ckb_lead::Column::Id.eq(stored.id))
-        .exec(&app.state().db)
+        .exec(&txn)
         .await
         .unwrap();
+    txn.commit().await.unwrap();
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
