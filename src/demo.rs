@@ -254,6 +254,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         path.display()
     );
     println!();
+    println!("  Console       {base}/admin      (找伙伴 admin console, in Chinese)");
     println!("  GraphiQL      {base}/graphiql");
     println!("  GraphQL       {base}/graphql");
     println!(
