@@ -41,10 +41,54 @@ pub enum Command {
     ExportSchema,
     /// Create, list or revoke API tokens.
     Token(TokenArgs),
+    /// Fill an empty database with generated find-partner data, for benchmarks and trials.
+    Generate(GenerateArgs),
+    /// Recount the overview's day counters from the rows, after a bulk load or to repair them.
+    RecountStats(RecountArgs),
     /// Tools for integrators of 存客宝 (CKB).
     Ckb(CkbArgs),
     /// Run the CKB simulator: a local stand-in for CKB's lead and management API.
     CkbSim(CkbSimArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RecountArgs {
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// Offset of the admins' time zone from UTC, in hours; it must match the gateway's.
+    #[arg(
+        long,
+        env = "PGW_UTC_OFFSET_HOURS",
+        default_value_t = 8,
+        allow_hyphen_values = true
+    )]
+    pub utc_offset_hours: i32,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// Match records to generate; members, leads and the other tabs follow in proportion.
+    #[arg(long, default_value_t = 2000)]
+    pub matches: usize,
+    /// Base URL of CKB for the generated plans.
+    #[arg(long, default_value = "http://127.0.0.1:9")]
+    pub ckb_endpoint: String,
+    /// Seed of the generated data; the same seed gives the same data.
+    #[arg(long, default_value_t = 20261204)]
+    pub seed: u64,
+    /// Also write the generated plans as a CKB simulator plans file, for `ckb-sim --plans`.
+    #[arg(long)]
+    pub sim_plans: Option<PathBuf>,
+    /// Offset of the admins' time zone from UTC, in hours, for the day counters.
+    #[arg(
+        long,
+        env = "PGW_UTC_OFFSET_HOURS",
+        default_value_t = 8,
+        allow_hyphen_values = true
+    )]
+    pub utc_offset_hours: i32,
 }
 
 #[derive(Args, Debug)]
@@ -204,6 +248,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             }
+            Ok(())
+        }
+        Command::Generate(args) => {
+            telemetry::init(LogFormat::Text);
+            let db = open(&args.database.database_url).await?;
+            db::migrate(&db).await?;
+            db::counters::set_utc_offset_hours(args.utc_offset_hours);
+            let size = demo::DemoSize::scaled(args.matches);
+            let started = std::time::Instant::now();
+            let options = demo::DemoOptions {
+                endpoint: args.ckb_endpoint,
+                leads: demo::LeadMode::Delivered,
+            };
+            demo::generate(&db, size, args.seed, &options).await?;
+            if let Some(path) = &args.sim_plans {
+                std::fs::write(path, demo::simulator_plans_json())
+                    .with_context(|| format!("failed to write {}", path.display()))?;
+            }
+            println!(
+                "generated {} members and {} match records with their leads, bookings, resources and recruitments in {:.1} s",
+                size.members,
+                size.matches,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::RecountStats(args) => {
+            let db = open(&args.database.database_url).await?;
+            db::migrate(&db).await?;
+            db::counters::set_utc_offset_hours(args.utc_offset_hours);
+            db::counters::rebuild(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!("recounting failed: {e:?}"))?;
+            println!("day counters recounted from the rows");
             Ok(())
         }
         Command::Ckb(CkbArgs {

@@ -276,11 +276,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the CKB simulator on a loopback port with the demo's plans. Its clock moves leads
-/// through CKB's friend request statuses every few seconds, so the demo's numbers change while
-/// one watches.
-async fn start_simulator(seed: u64) -> anyhow::Result<simulator::SimulatorHandle> {
-    let plans = DEMO_PLANS
+/// The demo's plans as the CKB simulator knows them: CKB's plan id, name and apiKey.
+fn simulator_plans() -> Vec<simulator::SimPlan> {
+    DEMO_PLANS
         .iter()
         .map(|(id, name, _, _, remote)| simulator::SimPlan {
             id: *remote,
@@ -290,9 +288,24 @@ async fn start_simulator(seed: u64) -> anyhow::Result<simulator::SimulatorHandle
             has_messages: true,
             scene_id: 1,
         })
+        .collect()
+}
+
+/// The demo's plans as a simulator plans file (`ckb-sim --plans`).
+pub fn simulator_plans_json() -> String {
+    let plans: Vec<serde_json::Value> = simulator_plans()
+        .into_iter()
+        .map(|plan| serde_json::json!({ "id": plan.id, "name": plan.name, "apiKey": plan.api_key }))
         .collect();
+    serde_json::Value::Array(plans).to_string()
+}
+
+/// Starts the CKB simulator on a loopback port with the demo's plans. Its clock moves leads
+/// through CKB's friend request statuses every few seconds, so the demo's numbers change while
+/// one watches.
+async fn start_simulator(seed: u64) -> anyhow::Result<simulator::SimulatorHandle> {
     let config = simulator::SimulatorConfig {
-        plans,
+        plans: simulator_plans(),
         clock: simulator::ClockConfig {
             tick: Some(std::time::Duration::from_secs(5)),
             ..Default::default()
@@ -1053,13 +1066,15 @@ async fn insert_recruits(
         let headcount: i32 = roles.iter().map(|r| r.count).sum();
         let created_at = random_time(rng, now, size.days);
         let mut filled = 0;
-        let applicants: Vec<&DemoMember> = members
-            .iter()
-            .filter(|m| m.id != owner.id)
-            .collect::<Vec<_>>()
-            .choose_multiple(rng, per_recruit)
-            .copied()
-            .collect();
+        // Draw distinct applicants other than the owner; drawing from the whole member list
+        // each time would cost members × recruitments at benchmark sizes.
+        let mut applicants: Vec<&DemoMember> = Vec::with_capacity(per_recruit);
+        while applicants.len() < per_recruit.min(members.len() - 1) {
+            let candidate = members.choose(rng).unwrap();
+            if candidate.id != owner.id && !applicants.iter().any(|a| a.id == candidate.id) {
+                applicants.push(candidate);
+            }
+        }
         for applicant in applicants {
             application_id += 1;
             let role = roles.choose(rng).unwrap();

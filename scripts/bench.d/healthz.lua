@@ -1,0 +1,2 @@
+-- GET /healthz: the machine's ceiling for one HTTP round trip.
+wrk.method = "GET"

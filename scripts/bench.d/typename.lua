@@ -1,0 +1,3 @@
+-- { __typename } over POST /graphql: the cost of the GraphQL layer itself.
+package.path = "scripts/bench.d/?.lua;" .. package.path
+require("common").post('{"query":"{ __typename }"}')
