@@ -70,16 +70,16 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub database: DatabaseArg,
     /// Match records to generate; members, leads and the other tabs follow in proportion.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, env = "PGW_GENERATE_MATCHES", default_value_t = 2000)]
     pub matches: usize,
     /// Base URL of CKB for the generated plans.
-    #[arg(long, default_value = "http://127.0.0.1:9")]
+    #[arg(long, env = "PGW_GENERATE_CKB_ENDPOINT", default_value = "http://127.0.0.1:9")]
     pub ckb_endpoint: String,
     /// Seed of the generated data; the same seed gives the same data.
-    #[arg(long, default_value_t = 20261204)]
+    #[arg(long, env = "PGW_GENERATE_SEED", default_value_t = 20261204)]
     pub seed: u64,
     /// Also write the generated plans as a CKB simulator plans file, for `ckb-sim --plans`.
-    #[arg(long)]
+    #[arg(long, env = "PGW_GENERATE_SIM_PLANS")]
     pub sim_plans: Option<PathBuf>,
     /// Offset of the admins' time zone from UTC, in hours, for the day counters.
     #[arg(
@@ -200,10 +200,10 @@ pub enum TokenAction {
     /// Create a token and print it once; only its hash is stored.
     Create {
         /// ADMIN, SERVICE or INTEGRATOR.
-        #[arg(long)]
+        #[arg(long, env = "PGW_TOKEN_ROLE")]
         role: Role,
         /// A name that identifies the token in logs and listings, such as `landing-page`.
-        #[arg(long)]
+        #[arg(long, env = "PGW_TOKEN_NAME")]
         name: String,
     },
     /// List tokens (never their secrets).
@@ -211,7 +211,7 @@ pub enum TokenAction {
     /// Revoke a token by id; it stops working with the next request.
     Revoke {
         /// The token's id, from `token list`.
-        #[arg(long)]
+        #[arg(long, env = "PGW_TOKEN_ID")]
         id: i64,
     },
 }

@@ -2,6 +2,12 @@
 
 use clap::Parser;
 
+// mimalloc instead of the system allocator: a request allocates many small short-lived objects
+// (GraphQL values, rows, futures) across threads, which glibc's malloc serves slowly; see
+// BENCHMARKS.md for the measured difference.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // A missing .env file is normal: settings then come from flags and the environment.

@@ -126,7 +126,7 @@ pub struct CreatedBooking {
 pub async fn create(
     db: &(impl ConnectionTrait + TransactionTrait),
     new: NewBooking,
-    request_id: Option<String>,
+    context: leads::LeadContext,
 ) -> Result<CreatedBooking> {
     let txn = db.begin().await?;
     // Touching the mentor's row first serializes bookings of one mentor, so two members
@@ -172,7 +172,7 @@ pub async fn create(
             )
         }) {
         Some(mut lead) => {
-            lead.request_id = request_id;
+            context.apply(&mut lead);
             Some(leads::insert_pending(&txn, lead).await?)
         }
         None => None,

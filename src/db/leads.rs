@@ -42,6 +42,31 @@ pub struct NewLead {
     pub request_id: Option<String>,
     /// The kind of match, for a MATCH lead.
     pub match_kind: Option<MatchKind>,
+    /// A lease to store the lead with, so that the process storing it can send it at once
+    /// without a separate claim.
+    pub lease: Option<Lease>,
+}
+
+/// A worker's hold on a lead: no other worker sends it before `until`.
+#[derive(Clone, Debug)]
+pub struct Lease {
+    pub owner: String,
+    pub until: DateTime<Utc>,
+}
+
+/// What a request adds to the leads it stores: its id, and the lease of this process's
+/// immediate delivery.
+#[derive(Clone, Debug, Default)]
+pub struct LeadContext {
+    pub request_id: Option<String>,
+    pub lease: Option<Lease>,
+}
+
+impl LeadContext {
+    pub fn apply(&self, lead: &mut NewLead) {
+        lead.request_id = self.request_id.clone();
+        lead.lease = self.lease.clone();
+    }
 }
 
 impl NewLead {
@@ -197,6 +222,8 @@ pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<
         submitted_by: Set(lead.submitted_by),
         request_id: Set(lead.request_id),
         match_kind: Set(lead.match_kind),
+        lease_owner: Set(lead.lease.as_ref().map(|lease| lease.owner.clone())),
+        lease_until: Set(lead.lease.as_ref().map(|lease| lease.until)),
         delivery_status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),

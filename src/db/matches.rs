@@ -144,7 +144,7 @@ pub async fn record(
     requester_id: i64,
     kind: MatchKind,
     day_start: DateTime<Utc>,
-    request_id: Option<String>,
+    context: leads::LeadContext,
 ) -> Result<RecordedMatch> {
     let txn = db.begin().await?;
     let now = crate::db::now();
@@ -217,7 +217,7 @@ pub async fn record(
         )
     }) {
         Some(mut lead) => {
-            lead.request_id = request_id;
+            context.apply(&mut lead);
             lead.match_kind = Some(kind);
             Some(leads::insert_pending(&txn, lead).await?)
         }

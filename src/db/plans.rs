@@ -53,18 +53,29 @@ pub async fn by_ids(
 }
 
 /// The enabled plan a lead of `origin` goes to: the enabled plan with that purpose (the oldest
-/// if several), or, for 链接卡若, the default plan.
-pub async fn for_origin(
-    db: &impl ConnectionTrait,
-    origin: LeadOrigin,
-) -> Result<Option<ckb_plan::Model>> {
+/// if several). 链接卡若 leads go to the default plan first. Bookings, resource matches and team
+/// applications are find-partner activities too: without a plan of their own they go to the
+/// MATCH plan.
+pub async fn for_origin(db: &impl ConnectionTrait, origin: LeadOrigin) -> Result<Option<ckb_plan::Model>> {
     if origin == LeadOrigin::LinkKaruo {
         if let Some(plan) = default_plan(db).await? {
             return Ok(Some(plan));
         }
     }
+    if let Some(plan) = enabled_with_purpose(db, origin).await? {
+        return Ok(Some(plan));
+    }
+    match origin {
+        LeadOrigin::MentorBooking | LeadOrigin::ResourceMatch | LeadOrigin::TeamRecruit => {
+            enabled_with_purpose(db, LeadOrigin::Match).await
+        }
+        _ => Ok(None),
+    }
+}
+
+async fn enabled_with_purpose(db: &impl ConnectionTrait, purpose: LeadOrigin) -> Result<Option<ckb_plan::Model>> {
     Ok(ckb_plan::Entity::find()
-        .filter(ckb_plan::Column::Purpose.eq(origin))
+        .filter(ckb_plan::Column::Purpose.eq(purpose))
         .filter(ckb_plan::Column::Enabled.eq(true))
         .order_by_asc(ckb_plan::Column::Id)
         .one(db)

@@ -182,7 +182,7 @@ pub struct CreatedApplication {
 pub async fn apply(
     db: &(impl ConnectionTrait + TransactionTrait),
     new: NewApplication,
-    request_id: Option<String>,
+    context: leads::LeadContext,
 ) -> Result<CreatedApplication> {
     let txn = db.begin().await?;
     // Touch the recruitment first: it takes SQLite's write lock and serializes applications
@@ -238,7 +238,7 @@ pub async fn apply(
             )
         }) {
         Some(mut lead) => {
-            lead.request_id = request_id;
+            context.apply(&mut lead);
             Some(leads::insert_pending(&txn, lead).await?)
         }
         None => None,

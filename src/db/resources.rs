@@ -140,7 +140,7 @@ pub async fn match_counterpart(
     db: &(impl ConnectionTrait + TransactionTrait),
     id: i64,
     counterpart_id: i64,
-    request_id: Option<String>,
+    context: leads::LeadContext,
 ) -> Result<MatchedResource> {
     let txn = db.begin().await?;
     let now = crate::db::now();
@@ -190,7 +190,7 @@ pub async fn match_counterpart(
         }) {
         Some(mut lead) => {
             lead.origin_id = Some(id);
-            lead.request_id = request_id;
+            context.apply(&mut lead);
             Some(leads::insert_pending(&txn, lead).await?)
         }
         None => None,

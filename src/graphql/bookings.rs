@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
-    context::{loader, request_id, state},
+    context::{loader, lead_context, state},
     inputs::{keyword, DateRange},
     leads::{CkbLead, LeadReceipt},
     loaders::{LeadKey, MemberKey},
@@ -200,8 +200,8 @@ pub struct BookingsMutation;
 #[Object]
 impl BookingsMutation {
     /// Books a mentor's slot (status PENDING). Fails with CONFLICT when the slot overlaps a
-    /// PENDING or CONFIRMED booking of the same mentor. When a plan is configured for
-    /// MENTOR_BOOKING, the member's contact is submitted as a lead.
+    /// PENDING or CONFIRMED booking of the same mentor. The member's contact is submitted as a
+    /// lead to the plan with purpose MENTOR_BOOKING, or else the MATCH plan, when one exists.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn create_mentor_booking(
         &self,
@@ -242,7 +242,7 @@ impl BookingsMutation {
             slot_end: input.slot_end,
             note: validate::optional_text("note", input.note.as_deref(), 500)?,
         };
-        let created = db::bookings::create(&state(ctx)?.db, new, request_id(ctx)).await?;
+        let created = db::bookings::create(&state(ctx)?.db, new, lead_context(ctx)?).await?;
         let lead = match created.lead {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),
             None => None,

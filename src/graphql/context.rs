@@ -37,6 +37,14 @@ pub fn request_id(ctx: &Context<'_>) -> Option<String> {
     ctx.data_opt::<RequestId>().map(|id| id.0.clone())
 }
 
+/// The request id and this process's delivery lease, for the leads a mutation stores.
+pub fn lead_context(ctx: &Context<'_>) -> Result<crate::db::leads::LeadContext> {
+    Ok(crate::db::leads::LeadContext {
+        request_id: request_id(ctx),
+        lease: Some(state(ctx)?.outbox.fresh_lease()),
+    })
+}
+
 /// Whether personal data may be shown in full to this caller.
 pub fn sees_personal_data(ctx: &Context<'_>) -> bool {
     ctx.data_opt::<Caller>().is_some_and(Caller::is_admin)

@@ -6,7 +6,7 @@ use sea_orm::SqlErr;
 use serde_json::{Map, Value};
 
 use super::{
-    context::{caller, request_id, state},
+    context::{caller, lead_context, request_id, state},
     leads::LeadReceipt,
     validate,
 };
@@ -168,6 +168,7 @@ fn checked_lead(
         submitted_by: Some(token_id),
         request_id,
         match_kind: None,
+        lease: None,
     })
 }
 
@@ -221,7 +222,8 @@ impl LeadsMutation {
             )));
         }
 
-        let lead = checked_lead(input, plan.id, caller.token_id, request_id(ctx))?;
+        let mut lead = checked_lead(input, plan.id, caller.token_id, request_id(ctx))?;
+        lead.lease = Some(state(ctx)?.outbox.fresh_lease());
         match db::leads::insert_pending(db, lead).await {
             Ok(lead) => LeadReceipt::deliver(ctx, lead, false).await,
             // Two requests with the same key raced; the unique index kept one, which is the
@@ -251,7 +253,7 @@ impl LeadsMutation {
         let member_id = validate::id("memberId", &member_id)?;
         let state = state(ctx)?;
         let window = chrono::Duration::seconds(state.settings.ckb.link_karuo_window_secs as i64);
-        let request_id = request_id(ctx);
+        let context = lead_context(ctx)?;
         let token_id = caller.token_id;
         let (lead, already_submitted) = db::leads::link_karuo(
             &state.db,
@@ -267,7 +269,7 @@ impl LeadsMutation {
                 )?;
                 lead.origin_id = Some(member_id);
                 lead.submitted_by = Some(token_id);
-                lead.request_id = request_id;
+                context.apply(&mut lead);
                 Some(lead)
             },
         )

@@ -199,7 +199,7 @@ impl LeadReceipt {
         let state = state(ctx)?;
         let lead = state
             .outbox
-            .deliver_and_wait(lead.id, request_id(ctx), state.lead_wait())
+            .deliver_and_wait(lead, request_id(ctx), state.lead_wait())
             .await?;
         Ok(LeadReceipt {
             lead: CkbLead(lead),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
-    context::{loader, request_id, state},
+    context::{loader, lead_context, state},
     inputs::{keyword, DateRange},
     leads::{CkbLead, LeadReceipt},
     loaders::{ApplicationsKey, LeadKey, MemberKey, RecruitKey},
@@ -315,8 +315,8 @@ impl RecruitsMutation {
     }
 
     /// Applies a member to a RECRUITING recruitment. Fails with CONFLICT when the recruitment
-    /// is FULL or CLOSED or the member already applied. When a plan is configured for
-    /// TEAM_RECRUIT, the applicant's contact is submitted as a lead.
+    /// is FULL or CLOSED or the member already applied. The applicant's contact is submitted as
+    /// a lead to the plan with purpose TEAM_RECRUIT, or else the MATCH plan, when one exists.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn apply_to_team_recruit(
         &self,
@@ -329,7 +329,7 @@ impl RecruitsMutation {
             role: validate::text("role", &input.role, 1, 30)?,
             message: validate::text("message", &input.message, 0, 500)?,
         };
-        let created = db::recruits::apply(&state(ctx)?.db, new, request_id(ctx)).await?;
+        let created = db::recruits::apply(&state(ctx)?.db, new, lead_context(ctx)?).await?;
         let lead = match created.lead {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),
             None => None,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
-    context::{loader, request_id, state},
+    context::{loader, lead_context, state},
     inputs::{keyword, DateRange},
     leads::{CkbLead, LeadReceipt},
     loaders::{LeadKey, MemberKey},
@@ -204,9 +204,9 @@ impl ResourcesMutation {
         ))
     }
 
-    /// Matches an OPEN entry with a counterpart (status MATCHED). When a plan is configured for
-    /// RESOURCE_MATCH, the counterpart's contact is submitted as a lead. Fails with CONFLICT
-    /// when the entry is not OPEN.
+    /// Matches an OPEN entry with a counterpart (status MATCHED). The counterpart's contact is
+    /// submitted as a lead to the plan with purpose RESOURCE_MATCH, or else the MATCH plan, when
+    /// one exists. Fails with CONFLICT when the entry is not OPEN.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn match_resource(
         &self,
@@ -217,7 +217,7 @@ impl ResourcesMutation {
         let id = validate::id("id", &id)?;
         let counterpart_id = validate::id("counterpartId", &counterpart_id)?;
         let matched =
-            db::resources::match_counterpart(&state(ctx)?.db, id, counterpart_id, request_id(ctx))
+            db::resources::match_counterpart(&state(ctx)?.db, id, counterpart_id, lead_context(ctx)?)
                 .await?;
         let lead = match matched.lead {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),

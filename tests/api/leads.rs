@@ -687,3 +687,24 @@ async fn logs_never_contain_phones_wechat_ids_keys_or_tokens() {
         assert!(!logs.contains(secret), "the logs contain {secret}");
     }
 }
+
+#[tokio::test]
+async fn booking_lead_falls_back_to_the_match_plan() {
+    let ckb = spawn_ckb().await;
+    let app = TestApp::spawn_with(FAST_DELIVERY).await;
+    let plan = app.create_plan("找伙伴", CKB_KEY, &ckb.base_url(), "MATCH", false).await;
+    let mentor = app.create_member("导师", None, &[]).await;
+    let member = app.create_member("会员", Some("13800000017"), &[]).await;
+    let start = chrono::Utc::now() + chrono::Duration::days(1);
+    let data = app
+        .query(
+            &app.service,
+            "mutation($input: CreateMentorBookingInput!) { createMentorBooking(input: $input) { lead { lead { deliveryStatus origin plan { id } } } } }",
+            json!({ "input": { "mentorId": mentor, "memberId": member, "topic": "融资", "slotStart": start, "slotEnd": start + chrono::Duration::hours(1) } }),
+        )
+        .await;
+    let lead = &data["createMentorBooking"]["lead"]["lead"];
+    assert_eq!(lead["origin"], "MENTOR_BOOKING");
+    assert_eq!(lead["plan"]["id"], plan.as_str());
+    assert_eq!(lead["deliveryStatus"], "CREATED");
+}
