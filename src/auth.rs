@@ -157,10 +157,10 @@ pub async fn create_token(
     name: &str,
 ) -> Result<(TokenInfo, String)> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(GatewayError::bad_input(
             "name",
-            "token name must be 1 to 64 characters; it identifies the token in logs",
+            "token name must be 1 to 64 characters without control characters; it identifies the token in logs",
         ));
     }
     let token = generate_token();

@@ -32,8 +32,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the GraphQL API, GraphiQL and the health probes.
     Serve(Settings),
-    /// Serve on a fresh SQLite database filled with generated demo data, and print the
-    /// GraphiQL URL and an admin token.
+    /// Serve on a fresh SQLite database filled with generated demo data and a CKB simulator,
+    /// and print the console and GraphiQL URLs with an ADMIN, a SERVICE and an INTEGRATOR token.
     Demo(DemoArgs),
     /// Apply or list database migrations.
     Migrate(MigrateArgs),
@@ -73,7 +73,11 @@ pub struct GenerateArgs {
     #[arg(long, env = "PGW_GENERATE_MATCHES", default_value_t = 2000)]
     pub matches: usize,
     /// Base URL of CKB for the generated plans.
-    #[arg(long, env = "PGW_GENERATE_CKB_ENDPOINT", default_value = "http://127.0.0.1:9")]
+    #[arg(
+        long,
+        env = "PGW_GENERATE_CKB_ENDPOINT",
+        default_value = "http://127.0.0.1:9"
+    )]
     pub ckb_endpoint: String,
     /// Seed of the generated data; the same seed gives the same data.
     #[arg(long, env = "PGW_GENERATE_SEED", default_value_t = 20261204)]
@@ -150,12 +154,23 @@ pub struct DemoArgs {
     #[command(flatten)]
     pub settings: Settings,
 
-    /// SQLite file of the demo; it is deleted and created again at every start.
-    #[arg(long, env = "PGW_DEMO_DATABASE", default_value = "data/demo.db")]
+    /// SQLite file of the demo; it is deleted and created again at every start. The demo
+    /// ignores DATABASE_URL.
+    #[arg(
+        long,
+        env = "PGW_DEMO_DATABASE",
+        default_value = "data/demo.db",
+        help_heading = "Demo"
+    )]
     pub demo_database: PathBuf,
 
     /// Seed of the generated data; the same seed gives the same data.
-    #[arg(long, env = "PGW_DEMO_SEED", default_value_t = 20261204)]
+    #[arg(
+        long,
+        env = "PGW_DEMO_SEED",
+        default_value_t = 20261204,
+        help_heading = "Demo"
+    )]
     pub seed: u64,
 }
 
@@ -325,10 +340,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
                 TokenAction::Revoke { id } => {
+                    let before = auth::list_tokens(&db)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                        .into_iter()
+                        .find(|token| token.id == id);
                     let info = auth::revoke_token(&db, id)
                         .await
                         .map_err(|e| anyhow::anyhow!("{}", e.client_message()))?;
-                    println!("revoked token {} ({})", info.id, info.name);
+                    if before.is_some_and(|token| token.revoked_at.is_some()) {
+                        println!("token {} ({}) was already revoked", info.id, info.name);
+                    } else {
+                        println!("revoked token {} ({})", info.id, info.name);
+                    }
                 }
             }
             Ok(())

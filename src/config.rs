@@ -309,6 +309,19 @@ impl Settings {
             bail!("invalid CKB login: set both PGW_CKB_ACCOUNT and PGW_CKB_PASSWORD, or neither");
         }
         positive("PGW_CKB_STATS_TTL_SECS", self.ckb.ckb_stats_ttl_secs)?;
+        if !(1..=2).contains(&self.ckb.ckb_type_id) {
+            bail!(
+                "invalid PGW_CKB_TYPE_ID: {} is not a CKB account type; use 1 (operator console) or 2 (store)",
+                self.ckb.ckb_type_id
+            );
+        }
+        if self.limits.max_document_bytes > self.limits.max_body_bytes {
+            bail!(
+                "invalid PGW_MAX_DOCUMENT_BYTES: {} is larger than PGW_MAX_BODY_BYTES ({}), so it could never apply",
+                self.limits.max_document_bytes,
+                self.limits.max_body_bytes
+            );
+        }
         positive(
             "PGW_FRIEND_SYNC_MAX_PAGES",
             self.ckb.friend_sync_max_pages.max(0) as u64,

@@ -899,8 +899,10 @@ async fn insert_bookings(
         let round = (index / mentors.len()) as i64;
         let slot_start =
             now + Duration::days(14 - round * 2) + Duration::hours(rng.random_range(1..8));
-        let created_at =
-            (slot_start - Duration::days(rng.random_range(1..10))).min(now - Duration::minutes(5));
+        // Booked one to ten days before the slot, and never later than a random time within
+        // the data set's span, so that bookings spread over the windows like real ones.
+        let booked = slot_start - Duration::days(rng.random_range(1..10));
+        let created_at = booked.min(random_time(rng, now, size.days));
         let status = if slot_start < now {
             if rng.random_bool(0.85) {
                 BookingStatus::Completed

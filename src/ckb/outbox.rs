@@ -61,7 +61,10 @@ impl Outbox {
 
     /// A lease of this process from now on, for a lead stored to be sent at once.
     pub fn fresh_lease(&self) -> Lease {
-        Lease { owner: self.owner.clone(), until: self.lease_until() }
+        Lease {
+            owner: self.owner.clone(),
+            until: self.lease_until(),
+        }
     }
 
     fn lease_until(&self) -> DateTime<Utc> {

@@ -178,7 +178,9 @@ pub async fn by_idempotency_key(
         .await?)
 }
 
-/// The newest lead of an origin record since `since`, such as an earlier 链接卡若 press.
+/// The newest lead of an origin record since `since` that has not ended REJECTED or FAILED,
+/// such as an earlier 链接卡若 press. A lead that never reached CKB does not hold back a new
+/// one.
 pub async fn latest_of_origin(
     db: &impl ConnectionTrait,
     origin: LeadOrigin,
@@ -189,6 +191,10 @@ pub async fn latest_of_origin(
         .filter(ckb_lead::Column::Origin.eq(origin))
         .filter(ckb_lead::Column::OriginId.eq(origin_id))
         .filter(ckb_lead::Column::CreatedAt.gte(since))
+        .filter(
+            ckb_lead::Column::DeliveryStatus
+                .is_not_in([DeliveryStatus::Rejected, DeliveryStatus::Failed]),
+        )
         .order_by_desc(ckb_lead::Column::CreatedAt)
         .one(db)
         .await?)

@@ -153,6 +153,7 @@ pub async fn update(
     fields: MemberFields,
 ) -> Result<member::Model> {
     let txn = db.begin().await?;
+    super::touch(&txn, "members", id).await?;
     let existing = find(&txn, id).await?;
     let mut active: member::ActiveModel = existing.into();
     active.nickname = Set(fields.nickname);

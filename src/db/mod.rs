@@ -161,6 +161,22 @@ pub mod recruits;
 pub mod resources;
 pub mod stats;
 
+/// Rewrites a row's `updated_at` with itself and returns whether the row exists. As the first
+/// statement of a transaction it takes SQLite's write lock before the reads that follow, which
+/// could otherwise fail with "database is locked" when another writer commits in between; on
+/// PostgreSQL it locks the row for the rest of the transaction.
+pub async fn touch(db: &impl ConnectionTrait, table: &str, id: i64) -> crate::error::Result<bool> {
+    let sql = format!("UPDATE {table} SET updated_at = updated_at WHERE id = ?");
+    let result = db
+        .execute(stats::statement(
+            db.get_database_backend(),
+            &sql,
+            vec![id.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// The current time, truncated to microseconds: PostgreSQL keeps microseconds, and truncating
 /// on SQLite too makes stored timestamps, cursors and comparisons behave the same on both.
 pub fn now() -> chrono::DateTime<chrono::Utc> {

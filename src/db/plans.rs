@@ -56,7 +56,10 @@ pub async fn by_ids(
 /// if several). 链接卡若 leads go to the default plan first. Bookings, resource matches and team
 /// applications are find-partner activities too: without a plan of their own they go to the
 /// MATCH plan.
-pub async fn for_origin(db: &impl ConnectionTrait, origin: LeadOrigin) -> Result<Option<ckb_plan::Model>> {
+pub async fn for_origin(
+    db: &impl ConnectionTrait,
+    origin: LeadOrigin,
+) -> Result<Option<ckb_plan::Model>> {
     if origin == LeadOrigin::LinkKaruo {
         if let Some(plan) = default_plan(db).await? {
             return Ok(Some(plan));
@@ -73,7 +76,10 @@ pub async fn for_origin(db: &impl ConnectionTrait, origin: LeadOrigin) -> Result
     }
 }
 
-async fn enabled_with_purpose(db: &impl ConnectionTrait, purpose: LeadOrigin) -> Result<Option<ckb_plan::Model>> {
+async fn enabled_with_purpose(
+    db: &impl ConnectionTrait,
+    purpose: LeadOrigin,
+) -> Result<Option<ckb_plan::Model>> {
     Ok(ckb_plan::Entity::find()
         .filter(ckb_plan::Column::Purpose.eq(purpose))
         .filter(ckb_plan::Column::Enabled.eq(true))

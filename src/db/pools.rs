@@ -248,6 +248,7 @@ pub async fn add_members(
     member_ids: &[i64],
 ) -> Result<u64> {
     let txn = db.begin().await?;
+    super::touch(&txn, "partner_pools", pool_id).await?;
     let existing: Vec<i64> = partner_pool_member::Entity::find()
         .select_only()
         .column(partner_pool_member::Column::MemberId)

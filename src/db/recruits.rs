@@ -288,6 +288,7 @@ pub async fn set_application_status(
 ) -> Result<team_application::Model> {
     use ApplicationStatus::*;
     let txn = db.begin().await?;
+    super::touch(&txn, "team_applications", id).await?;
     let application = find_application(&txn, id).await?;
     if application.status == status {
         return Ok(application);

@@ -188,6 +188,7 @@ impl LeadsMutation {
         let key = idempotency_key(input.idempotency_key.as_deref())?;
         if let Some(key) = &key {
             if let Some(previous) = db::leads::by_idempotency_key(db, caller.token_id, key).await? {
+                same_lead(&previous, &input, key)?;
                 return LeadReceipt::deliver(ctx, previous, true).await;
             }
         }
@@ -292,6 +293,31 @@ impl LeadsMutation {
         };
         LeadReceipt::deliver(ctx, lead, false).await
     }
+}
+
+/// Refuses an idempotency key reused for another person: the earlier lead would be returned
+/// and the new person silently never sent.
+fn same_lead(
+    previous: &crate::db::entities::ckb_lead::Model,
+    input: &SubmitLeadInput,
+    key: &str,
+) -> Result<()> {
+    let normalized =
+        |value: &Option<String>, check: fn(&str, &str) -> Result<String>, field: &str| {
+            value
+                .as_deref()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| check(field, v))
+                .transpose()
+        };
+    let phone = normalized(&input.phone, validate::phone, "phone")?;
+    let wechat_id = normalized(&input.wechat_id, validate::wechat_id, "wechatId")?;
+    if phone != previous.phone || wechat_id != previous.wechat_id {
+        return Err(GatewayError::conflict(format!(
+            "idempotencyKey {key:?} was already used for a lead with another phone or WeChat id; use a new key for a new lead"
+        )));
+    }
+    Ok(())
 }
 
 fn purpose_name(origin: LeadOrigin) -> String {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
-    context::{loader, lead_context, state},
+    context::{lead_context, loader, state},
     inputs::{keyword, DateRange},
     leads::{CkbLead, LeadReceipt},
     loaders::{LeadKey, MemberKey, PoolKey},
@@ -225,7 +225,8 @@ impl MatchesMutation {
         let state = state(ctx)?;
         let day_start = state.day_start(crate::db::now(), 0);
         let recorded =
-            db::matches::record(&state.db, requester_id, kind, day_start, lead_context(ctx)?).await?;
+            db::matches::record(&state.db, requester_id, kind, day_start, lead_context(ctx)?)
+                .await?;
         let lead = match recorded.lead {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),
             None => None,

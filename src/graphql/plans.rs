@@ -39,12 +39,15 @@ impl CkbPlan {
         mask_secret(&self.0.api_key)
     }
 
-    /// Base URL of the CKB server the plan lives on.
+    /// Base URL of the CKB server the plan lives on. ADMIN and SERVICE tokens only.
+    #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn endpoint(&self) -> &str {
         &self.0.endpoint
     }
 
     /// CKB's own id of the plan (计划ID), needed for CKB's statistics; null when unknown.
+    /// ADMIN and SERVICE tokens only.
+    #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn remote_plan_id(&self) -> Option<ID> {
         self.0.remote_plan_id.map(|id| ID(id.to_string()))
     }
@@ -172,6 +175,18 @@ fn checked_endpoint(endpoint: &str) -> Result<String> {
         return Err(GatewayError::bad_input(
             "endpoint",
             "endpoint must be an absolute http(s) URL such as https://ckbapi.quwanzhi.com",
+        ));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(GatewayError::bad_input(
+            "endpoint",
+            "endpoint must not contain a user name or password; CKB's lead endpoint needs none",
+        ));
+    }
+    if parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(GatewayError::bad_input(
+            "endpoint",
+            "endpoint must be CKB's base URL without a path, such as https://ckbapi.quwanzhi.com; the gateway adds /v1/api/scenarios",
         ));
     }
     Ok(endpoint.trim_end_matches('/').to_owned())

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
-    context::{loader, lead_context, state},
+    context::{lead_context, loader, state},
     inputs::{keyword, DateRange},
     leads::{CkbLead, LeadReceipt},
     loaders::{ApplicationsKey, LeadKey, MemberKey, RecruitKey},

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
-    context::{loader, lead_context, state},
+    context::{lead_context, loader, state},
     inputs::{keyword, DateRange},
     leads::{CkbLead, LeadReceipt},
     loaders::{LeadKey, MemberKey},
@@ -216,9 +216,13 @@ impl ResourcesMutation {
     ) -> Result<MatchResourcePayload> {
         let id = validate::id("id", &id)?;
         let counterpart_id = validate::id("counterpartId", &counterpart_id)?;
-        let matched =
-            db::resources::match_counterpart(&state(ctx)?.db, id, counterpart_id, lead_context(ctx)?)
-                .await?;
+        let matched = db::resources::match_counterpart(
+            &state(ctx)?.db,
+            id,
+            counterpart_id,
+            lead_context(ctx)?,
+        )
+        .await?;
         let lead = match matched.lead {
             Some(lead) => Some(LeadReceipt::deliver(ctx, lead, false).await?),
             None => None,

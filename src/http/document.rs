@@ -1,5 +1,7 @@
 //! Cheap checks on a parsed GraphQL document, made before it is validated or executed.
 
+use std::collections::HashMap;
+
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
@@ -18,7 +20,14 @@ pub struct DocumentSummary {
     pub fields: usize,
     /// Whether the document asks for `__schema` or `__type` anywhere.
     pub introspection: bool,
+    /// Field selections of the chosen operation once every fragment spread is expanded, capped
+    /// at [`EXPANSION_CAP`]. Fragments that spread each other can make a small document expand
+    /// exponentially, which would cost the validator seconds before any limit applies.
+    pub expanded_fields: u64,
 }
+
+/// The largest expanded size [`summarize`] computes; anything bigger is reported as this.
+pub const EXPANSION_CAP: u64 = 1 << 40;
 
 /// Summarizes `document` for the operation named `operation_name`.
 pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) -> DocumentSummary {
@@ -34,6 +43,13 @@ pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) ->
         (DocumentOperations::Multiple(_), None) => None,
     };
     if let Some(operation) = chosen {
+        let mut sizes = HashMap::new();
+        summary.expanded_fields = expanded(
+            &operation.selection_set.node,
+            document,
+            &mut sizes,
+            &mut Vec::new(),
+        );
         summary.operation = Some(operation.ty);
         for selection in &operation.selection_set.node.items {
             if let Selection::Field(field) = &selection.node {
@@ -48,6 +64,53 @@ pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) ->
         count(&fragment.node.selection_set.node, &mut summary);
     }
     summary
+}
+
+/// The number of fields `set` selects with fragments expanded, memoized per fragment so that
+/// the cost is linear in the document. A fragment that spreads itself counts as empty here;
+/// validation reports the cycle.
+fn expanded<'a>(
+    set: &'a SelectionSet,
+    document: &'a ExecutableDocument,
+    sizes: &mut HashMap<&'a str, u64>,
+    visiting: &mut Vec<&'a str>,
+) -> u64 {
+    let mut total: u64 = 0;
+    for selection in &set.items {
+        let size = match &selection.node {
+            Selection::Field(field) => 1u64.saturating_add(expanded(
+                &field.node.selection_set.node,
+                document,
+                sizes,
+                visiting,
+            )),
+            Selection::InlineFragment(fragment) => {
+                expanded(&fragment.node.selection_set.node, document, sizes, visiting)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                if let Some(size) = sizes.get(name) {
+                    *size
+                } else if visiting.contains(&name) {
+                    0
+                } else if let Some((key, fragment)) = document
+                    .fragments
+                    .get_key_value(&spread.node.fragment_name.node)
+                {
+                    visiting.push(name);
+                    let size =
+                        expanded(&fragment.node.selection_set.node, document, sizes, visiting);
+                    visiting.pop();
+                    sizes.insert(key.as_str(), size);
+                    size
+                } else {
+                    0
+                }
+            }
+        };
+        total = total.saturating_add(size).min(EXPANSION_CAP);
+    }
+    total
 }
 
 fn count(set: &SelectionSet, summary: &mut DocumentSummary) {
@@ -108,6 +171,29 @@ mod tests {
         assert!(summarize(&document, None).introspection);
         let plain = parse_query("{ __typename viewer { name } }").unwrap();
         assert!(!summarize(&plain, None).introspection);
+    }
+
+    #[test]
+    fn expands_fragments_once_each() {
+        let mut document = String::from("{ ...F20 } fragment F0 on Viewer { name }");
+        for level in 1..=20 {
+            document.push_str(&format!(
+                " fragment F{level} on Viewer {{ ...F{} ...F{} }}",
+                level - 1,
+                level - 1
+            ));
+        }
+        let parsed = parse_query(&document).unwrap();
+        let started = std::time::Instant::now();
+        let summary = summarize(&parsed, None);
+        assert_eq!(summary.expanded_fields, 1 << 20);
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    }
+
+    #[test]
+    fn self_spreading_fragment_does_not_loop() {
+        let parsed = parse_query("{ ...A } fragment A on Viewer { name ...A }").unwrap();
+        assert_eq!(summarize(&parsed, None).expanded_fields, 1);
     }
 
     #[test]

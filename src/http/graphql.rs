@@ -126,6 +126,8 @@ struct Refusal {
     code: &'static str,
     message: String,
     headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// Seconds to wait, for RATE_LIMITED; also sent as `extensions.retryAfter`.
+    retry_after: Option<u64>,
 }
 
 impl Refusal {
@@ -135,11 +137,17 @@ impl Refusal {
             code,
             message: message.into(),
             headers: Vec::new(),
+            retry_after: None,
         }
     }
 
     fn bad_request(message: impl Into<String>) -> Self {
         Refusal::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message)
+    }
+
+    fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self.with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
     }
 
     fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
@@ -151,6 +159,9 @@ impl Refusal {
         let mut extensions = json!({ "code": self.code });
         if self.code == "INTERNAL" {
             extensions["requestId"] = json!(request_id.0);
+        }
+        if let Some(seconds) = self.retry_after {
+            extensions["retryAfter"] = json!(seconds);
         }
         let body = json!({ "errors": [{ "message": self.message, "extensions": extensions }] });
         let mut response = (
@@ -308,6 +319,14 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
 }
 
 async fn authenticate(endpoint: &GraphqlEndpoint, headers: &HeaderMap) -> Result<Caller, Refusal> {
+    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        return Err(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "send exactly one Authorization header",
+        )
+        .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+    }
     let header_value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -399,11 +418,11 @@ async fn run_single(
             if log.operation.is_none() {
                 log.operation = log.root_field.clone();
             }
-            log.error_codes = outcome.error_codes();
+            log.error_codes = outcome.error_codes;
             let mut response = (
                 status,
                 [(header::CONTENT_TYPE, media.content_type())],
-                outcome.body.to_string(),
+                outcome.body,
             )
                 .into_response();
             response.extensions_mut().insert(log);
@@ -442,15 +461,15 @@ async fn run_batch(
                 Ok(params) => match execute(endpoint, caller, request_id, params, false).await {
                     Ok(outcome) => outcome.body,
                     Err(refusal) => {
-                        json!({ "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }] })
+                        json!({ "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }] }).to_string()
                     }
                 },
                 Err(message) => {
-                    json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] })
+                    json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] }).to_string()
                 }
             },
             _ => {
-                json!({ "errors": [{ "message": "each batch item must be a JSON object", "extensions": { "code": "BAD_USER_INPUT" } }] })
+                json!({ "errors": [{ "message": "each batch item must be a JSON object", "extensions": { "code": "BAD_USER_INPUT" } }] }).to_string()
             }
         };
         bodies.push(body);
@@ -459,7 +478,7 @@ async fn run_batch(
     let mut response = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, media.content_type())],
-        Value::Array(bodies).to_string(),
+        format!("[{}]", bodies.join(",")),
     )
         .into_response();
     response.extensions_mut().insert(log);
@@ -468,33 +487,21 @@ async fn run_batch(
 
 /// The result of running one operation.
 struct Outcome {
-    body: Value,
+    /// The response body, serialized with its fields in selection order.
+    body: String,
     /// The request failed before execution (parse or validation): there is no `data`.
     request_error: bool,
     root_fields: Vec<String>,
-}
-
-impl Outcome {
-    fn error_codes(&self) -> Vec<String> {
-        let Some(errors) = self.body.get("errors").and_then(Value::as_array) else {
-            return Vec::new();
-        };
-        errors
-            .iter()
-            .filter_map(|e| {
-                e.pointer("/extensions/code")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect()
-    }
+    /// The `extensions.code` of each error, for the request log and metrics.
+    error_codes: Vec<String>,
 }
 
 fn request_error(message: impl Into<String>) -> Outcome {
     Outcome {
-        body: json!({ "errors": [{ "message": message.into(), "extensions": { "code": "BAD_USER_INPUT" } }] }),
+        body: json!({ "errors": [{ "message": message.into(), "extensions": { "code": "BAD_USER_INPUT" } }] }).to_string(),
         request_error: true,
         root_fields: Vec::new(),
+        error_codes: vec!["BAD_USER_INPUT".to_owned()],
     }
 }
 
@@ -550,6 +557,13 @@ async fn execute(
             summary.aliases, limits.max_aliases
         )));
     }
+    if summary.expanded_fields > limits.max_fields as u64 * 10 {
+        return Ok(request_error(format!(
+            "the document selects {} fields once its fragments are expanded, more than the limit of {}; spread each fragment fewer times",
+            summary.expanded_fields,
+            limits.max_fields * 10
+        )));
+    }
     if summary.fields > limits.max_fields {
         return Ok(request_error(format!(
             "the document selects {} fields, more than the limit of {}",
@@ -579,7 +593,7 @@ async fn execute(
             "RATE_LIMITED",
             format!("{} ({} operations)", error.client_message(), kind.as_str()),
         )
-        .with_header(header::RETRY_AFTER, HeaderValue::from(seconds)));
+        .with_retry_after(seconds));
     }
 
     let schema = if caller.is_admin() {
@@ -592,7 +606,7 @@ async fn execute(
         DataLoader::new(DbLoader::new(endpoint.state.db.clone()), tokio::spawn)
             .delay(endpoint.state.settings.dataloader_delay()),
     );
-    let response = schema.execute(request).await;
+    let mut response = schema.execute(request).await;
 
     let request_failed = response.data == GqlValue::Null
         && !response.errors.is_empty()
@@ -600,18 +614,30 @@ async fn execute(
     if request_failed {
         return Ok(error_outcome(response.errors, true, request_id));
     }
-    let mut outcome = error_outcome(response.errors, false, request_id);
-    outcome.body["data"] = response.data.into_json().unwrap_or(Value::Null);
-    outcome.root_fields = summary.root_fields;
-    Ok(outcome)
+    let error_codes = decorate_errors(&mut response.errors, request_id);
+    Ok(Outcome {
+        body: serialize(&response),
+        request_error: false,
+        root_fields: summary.root_fields,
+        error_codes,
+    })
 }
 
-/// Serializes errors, giving each a code: errors raised before execution (parse, validation,
-/// variable coercion) get BAD_USER_INPUT, and INTERNAL errors carry the request id.
-fn error_outcome(errors: Vec<ServerError>, request_error: bool, request_id: &RequestId) -> Outcome {
-    let errors: Vec<Value> = errors
-        .into_iter()
-        .map(|mut error| {
+/// Serializes a value, or an INTERNAL error body if that fails.
+fn serialize<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|error| {
+        tracing::error!(error = %error, "a GraphQL response could not be serialized");
+        json!({ "errors": [{ "message": INTERNAL_MESSAGE, "extensions": { "code": "INTERNAL" } }] })
+            .to_string()
+    })
+}
+
+/// Gives every error a code: errors raised before execution (parse, validation, variable
+/// coercion) get BAD_USER_INPUT, and INTERNAL errors carry the request id. Returns the codes.
+fn decorate_errors(errors: &mut [ServerError], request_id: &RequestId) -> Vec<String> {
+    errors
+        .iter_mut()
+        .map(|error| {
             let extensions = error
                 .extensions
                 .get_or_insert_with(ErrorExtensionValues::default);
@@ -621,18 +647,30 @@ fn error_outcome(errors: Vec<ServerError>, request_error: bool, request_id: &Req
             if extensions.get("code") == Some(&GqlValue::from("INTERNAL")) {
                 extensions.set("requestId", request_id.0.clone());
             }
-            serde_json::to_value(&error).unwrap_or(Value::Null)
+            match extensions.get("code") {
+                Some(GqlValue::String(code)) => code.clone(),
+                _ => String::new(),
+            }
         })
-        .collect();
-    let body = if errors.is_empty() {
-        json!({})
-    } else {
-        json!({ "errors": errors })
-    };
+        .collect()
+}
+
+/// The body of a request that failed before execution: errors and no `data`.
+fn error_outcome(
+    mut errors: Vec<ServerError>,
+    request_error: bool,
+    request_id: &RequestId,
+) -> Outcome {
+    #[derive(serde::Serialize)]
+    struct Errors<'a> {
+        errors: &'a [ServerError],
+    }
+    let error_codes = decorate_errors(&mut errors, request_id);
     Outcome {
-        body,
+        body: serialize(&Errors { errors: &errors }),
         request_error,
         root_fields: Vec::new(),
+        error_codes,
     }
 }
 

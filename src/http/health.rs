@@ -62,7 +62,19 @@ async fn ckb_reachability(state: &AppState) -> Vec<serde_json::Value> {
             ),
             None => false,
         };
-        json!({ "endpoint": endpoint, "reachable": reachable })
+        // Only the host and port: /readyz needs no token, and a URL says more than a probe
+        // needs to.
+        let host = reqwest::Url::parse(&endpoint)
+            .ok()
+            .and_then(|url| {
+                Some(format!(
+                    "{}:{}",
+                    url.host_str()?,
+                    url.port_or_known_default()?
+                ))
+            })
+            .unwrap_or_default();
+        json!({ "host": host, "reachable": reachable })
     });
     futures::future::join_all(checks).await
 }

@@ -114,7 +114,8 @@ async fn form_and_missing_content_types_are_unsupported() {
 
 #[tokio::test]
 async fn oversized_body_is_413() {
-    let app = TestApp::spawn_with(&["--max-body-bytes", "1024"]).await;
+    let app =
+        TestApp::spawn_with(&["--max-body-bytes", "1024", "--max-document-bytes", "1024"]).await;
     let body = json!({ "query": format!("{{ __typename }} #{}", "x".repeat(2000)) }).to_string();
     let (status, _, _) = raw_post(&app, Some("application/json"), None, body).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -290,4 +291,22 @@ async fn readyz_fails_when_the_database_is_gone() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn response_fields_keep_selection_order() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&app.admin)
+        .json(&json!({ "query": "{ viewer { role name } b: __typename a: __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    assert_eq!(
+        text,
+        r#"{"data":{"viewer":{"role":"ADMIN","name":"test-admin"},"b":"QueryRoot","a":"QueryRoot"}}"#
+    );
 }

@@ -692,7 +692,9 @@ async fn logs_never_contain_phones_wechat_ids_keys_or_tokens() {
 async fn booking_lead_falls_back_to_the_match_plan() {
     let ckb = spawn_ckb().await;
     let app = TestApp::spawn_with(FAST_DELIVERY).await;
-    let plan = app.create_plan("找伙伴", CKB_KEY, &ckb.base_url(), "MATCH", false).await;
+    let plan = app
+        .create_plan("找伙伴", CKB_KEY, &ckb.base_url(), "MATCH", false)
+        .await;
     let mentor = app.create_member("导师", None, &[]).await;
     let member = app.create_member("会员", Some("13800000017"), &[]).await;
     let start = chrono::Utc::now() + chrono::Duration::days(1);
@@ -707,4 +709,79 @@ async fn booking_lead_falls_back_to_the_match_plan() {
     assert_eq!(lead["origin"], "MENTOR_BOOKING");
     assert_eq!(lead["plan"]["id"], plan.as_str());
     assert_eq!(lead["deliveryStatus"], "CREATED");
+}
+
+#[tokio::test]
+async fn idempotency_key_reused_for_another_person_is_a_conflict() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    submit(
+        &app,
+        &app.integrator,
+        json!({ "phone": "13700000002", "idempotencyKey": "form-1" }),
+    )
+    .await;
+    let (code, message) = app
+        .query_error(
+            &app.integrator,
+            SUBMIT,
+            json!({ "input": { "phone": "13700000003", "idempotencyKey": "form-1" } }),
+        )
+        .await;
+    assert_eq!(code, "CONFLICT");
+    assert!(message.contains("form-1"), "{message}");
+    assert!(!ckb.counts().identifiers.contains_key("13700000003"));
+}
+
+#[tokio::test]
+async fn link_karuo_after_a_rejected_press_submits_again() {
+    let ckb = spawn_ckb().await;
+    let app = TestApp::spawn_with(FAST_DELIVERY).await;
+    let plan = app
+        .create_plan(
+            "链接卡若",
+            "wrong-key-00000",
+            &ckb.base_url(),
+            "LINK_KARUO",
+            true,
+        )
+        .await;
+    let member = app.create_member("韩梅梅", Some("13800000018"), &[]).await;
+    let first = app.query(&app.service, LINK, json!({ "m": member })).await["linkKaruo"].clone();
+    assert_eq!(first["lead"]["deliveryStatus"], "REJECTED");
+    app.query(&app.admin, "mutation($id: ID!) { updateCkbPlan(id: $id, input: { apiKey: \"abcde-12345-fghij-67890-klmno\" }) { id } }", json!({ "id": plan }))
+        .await;
+    let second = app.query(&app.service, LINK, json!({ "m": member })).await["linkKaruo"].clone();
+    assert_eq!(second["alreadySubmitted"], false);
+    assert_eq!(second["lead"]["deliveryStatus"], "CREATED");
+}
+
+#[tokio::test]
+async fn plan_endpoint_must_be_a_bare_base_url() {
+    let app = TestApp::spawn().await;
+    for endpoint in [
+        "http://user:pass@127.0.0.1:1",
+        "http://127.0.0.1:1/v1/api/scenarios",
+        "http://127.0.0.1:1/?a=b",
+        "ftp://127.0.0.1",
+    ] {
+        let (_, body) = app
+            .post(
+                Some(&app.admin),
+                "mutation($input: CreateCkbPlanInput!) { createCkbPlan(input: $input) { id } }",
+                json!({ "input": { "name": "x", "apiKey": "some-key-12345", "endpoint": endpoint, "purpose": "INTEGRATOR" } }),
+            )
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], "endpoint",
+            "{endpoint}: {body}"
+        );
+    }
+    app.create_plan(
+        "好",
+        "some-key-12345",
+        "http://127.0.0.1:1/",
+        "INTEGRATOR",
+        false,
+    )
+    .await;
 }

@@ -209,6 +209,7 @@ async fn rate_limit_answers_429_with_retry_after() {
     assert!((1..=20).contains(&retry_after), "Retry-After {retry_after}");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    assert_eq!(body["errors"][0]["extensions"]["retryAfter"], retry_after);
     // Another token has its own budget.
     app.query(&app.admin, "{ viewer { name } }", json!({}))
         .await;
@@ -512,4 +513,41 @@ async fn plan_interface_is_for_admins_only() {
         json!({}),
     )
     .await;
+}
+
+#[tokio::test]
+async fn fragment_bomb_is_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let mut document = String::from("{ viewer { ...F26 } } fragment F0 on Viewer { name }");
+    for level in 1..=26 {
+        document.push_str(&format!(
+            " fragment F{level} on Viewer {{ ...F{} ...F{} }}",
+            level - 1,
+            level - 1
+        ));
+    }
+    let started = std::time::Instant::now();
+    let (status, body) = post_raw(&app, &app.integrator, json!({ "query": document })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(first_message(&body).contains("expanded"), "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "refusing took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .header("authorization", format!("Bearer {}", app.integrator))
+        .header("authorization", format!("Bearer {}", app.admin))
+        .json(&json!({ "query": "{ viewer { role } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
