@@ -140,6 +140,58 @@ fn unknown_token() -> GatewayError {
     GatewayError::Unauthenticated("unknown token; check the Authorization header".into())
 }
 
+/// Recently verified tokens, so that a burst of requests does not look up the same token in
+/// the database every time.
+///
+/// A cached token keeps working for at most the cache's lifetime after it is revoked, on every
+/// replica; a lifetime of zero turns the cache off and makes a revocation take effect with the
+/// next request.
+pub struct TokenCache {
+    lifetime: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Caller, std::time::Instant)>>,
+}
+
+/// Entries kept at most; the cache is emptied when it would grow past this.
+const TOKEN_CACHE_CAPACITY: usize = 10_000;
+
+impl TokenCache {
+    pub fn new(lifetime: std::time::Duration) -> Self {
+        TokenCache {
+            lifetime,
+            entries: Default::default(),
+        }
+    }
+
+    /// The caller of `token`, from the cache while fresh, otherwise from the database.
+    pub async fn authenticate(&self, db: &impl ConnectionTrait, token: &str) -> Result<Caller> {
+        if self.lifetime.is_zero() {
+            return authenticate(db, token).await;
+        }
+        let hash = hash_token(token);
+        {
+            let entries = self
+                .entries
+                .lock()
+                .expect("the token cache lock is never held across a panic");
+            if let Some((caller, checked)) = entries.get(&hash) {
+                if checked.elapsed() < self.lifetime {
+                    return Ok(caller.clone());
+                }
+            }
+        }
+        let caller = authenticate(db, token).await?;
+        let mut entries = self
+            .entries
+            .lock()
+            .expect("the token cache lock is never held across a panic");
+        if entries.len() >= TOKEN_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(hash, (caller.clone(), std::time::Instant::now()));
+        Ok(caller)
+    }
+}
+
 /// A token as listed by `partner-gateway token list`; it never includes the secret.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TokenInfo {

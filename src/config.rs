@@ -45,9 +45,21 @@ pub struct HttpSettings {
     )]
     pub cors_origins: Vec<String>,
 
+    /// How long a verified token is trusted before it is looked up again, in milliseconds. A
+    /// revoked token keeps working for at most this long on each replica; 0 looks every token up
+    /// on every request.
+    #[arg(long, env = "PGW_TOKEN_CACHE_MS", default_value_t = 1000)]
+    pub token_cache_ms: u64,
+
     /// Time a request in flight may take to finish after SIGTERM or Ctrl-C, in seconds.
     #[arg(long, env = "PGW_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
     pub shutdown_timeout_secs: u64,
+}
+
+impl HttpSettings {
+    pub fn token_cache(&self) -> Duration {
+        Duration::from_millis(self.token_cache_ms)
+    }
 }
 
 #[derive(Args, Clone, Debug)]

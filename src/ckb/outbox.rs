@@ -59,11 +59,16 @@ impl Outbox {
         &self.client
     }
 
-    /// A lease of this process from now on, for a lead stored to be sent at once.
+    /// A lease of this process for a lead stored to be sent at once: long enough for one call
+    /// to CKB to end, so that no other worker sends the lead meanwhile, and short enough that a
+    /// lead whose immediate attempt never started (its request was cancelled) is taken over
+    /// within seconds instead of after a full lease.
     pub fn fresh_lease(&self) -> Lease {
+        let lifetime = chrono::Duration::milliseconds(self.settings.ckb_timeout_ms as i64)
+            + chrono::Duration::seconds(2);
         Lease {
             owner: self.owner.clone(),
-            until: self.lease_until(),
+            until: db::now() + lifetime,
         }
     }
 

@@ -136,6 +136,10 @@ pub async fn add(db: &impl ConnectionTrait, deltas: Vec<Delta>) -> Result<()> {
     if merged.is_empty() {
         return Ok(());
     }
+    // Rows in one fixed order: PostgreSQL locks them in statement order, and two transactions
+    // that lock the same rows in different orders deadlock.
+    let mut merged: Vec<_> = merged.into_iter().collect();
+    merged.sort();
     let shard = rand::rng().random_range(0..SHARDS);
     let mut sql =
         String::from("INSERT INTO stat_counters (day, metric, dimension, shard, value) VALUES ");

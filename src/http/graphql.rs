@@ -48,6 +48,7 @@ pub struct GraphqlEndpoint {
     pub admin_schema: GatewaySchema,
     pub public_schema: GatewaySchema,
     pub limiter: RateLimiter,
+    pub tokens: auth::TokenCache,
 }
 
 pub type Endpoint = Arc<GraphqlEndpoint>;
@@ -331,7 +332,12 @@ async fn authenticate(endpoint: &GraphqlEndpoint, headers: &HeaderMap) -> Result
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let result = match auth::bearer_token(header_value) {
-        Ok(token) => auth::authenticate(&endpoint.state.db, token).await,
+        Ok(token) => {
+            endpoint
+                .tokens
+                .authenticate(&endpoint.state.db, token)
+                .await
+        }
         Err(error) => Err(error),
     };
     result.map_err(|error| match error {

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
             limits.rate_writes_per_minute,
             limits.rate_leads_per_minute,
         ),
+        tokens: crate::auth::TokenCache::new(state.settings.http.token_cache()),
         state: state.clone(),
     });
 

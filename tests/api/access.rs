@@ -52,8 +52,8 @@ async fn viewer_reports_token_name_and_role() {
 }
 
 #[tokio::test]
-async fn revoked_token_stops_working_at_once() {
-    let app = TestApp::spawn().await;
+async fn revoked_token_stops_working_at_once_without_the_cache() {
+    let app = TestApp::spawn_with(&["--token-cache-ms", "0"]).await;
     let db = &app.state().db;
     let (info, token) = partner_gateway::auth::create_token(
         db,
@@ -98,4 +98,23 @@ async fn service_cannot_manage_pools() {
         )
         .await;
     assert_eq!(code, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn revoked_token_stops_working_within_the_cache_lifetime() {
+    let app = TestApp::spawn_with(&["--token-cache-ms", "500"]).await;
+    let db = &app.state().db;
+    let (info, token) =
+        partner_gateway::auth::create_token(db, partner_gateway::domain::Role::Admin, "cached")
+            .await
+            .unwrap();
+    app.query(&token, "{ viewer { name } }", json!({})).await;
+    partner_gateway::auth::revoke_token(db, info.id)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let (status, _) = app
+        .post(Some(&token), "{ viewer { name } }", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -23,13 +23,16 @@ use serde_json::{json, Value};
 /// The DataLoader waits 100 ms instead of 1 ms: in a debug build on a two-core machine,
 /// gathering the ids of a page of 50 matches took more than 5 ms in some runs, which split
 /// them over two statements. The lead delivery worker and the friend-status sync are off, because
-/// the statements of their polls would be counted as well.
-pub const STATEMENT_COUNT_SETTINGS: [&str; 6] = [
+/// the statements of their polls would be counted as well, and so is the token cache, so that
+/// every request looks its token up.
+pub const STATEMENT_COUNT_SETTINGS: [&str; 8] = [
     "--dataloader-delay-ms",
     "100",
     "--outbox-worker",
     "false",
     "--friend-sync-secs",
+    "0",
+    "--token-cache-ms",
     "0",
 ];
 
