@@ -1,7 +1,10 @@
 //! 匹配记录: the match records tab and `recordMatch`.
 
+use std::{collections::HashMap, sync::Arc};
+
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
@@ -15,84 +18,200 @@ use super::{
 };
 use crate::{
     auth::{RoleGuard, ADMIN_SERVICE},
-    db::{self, entities::match_record, matches::MatchFilter as DbFilter, page::PageRequest},
+    db::{
+        self,
+        entities::{ckb_lead, match_record, member, partner_pool},
+        matches::MatchFilter as DbFilter,
+        page::PageRequest,
+    },
     domain::{DeliveryStatus, FriendStatus, MatchKind, MatchStatus},
     error::{GatewayError, Result},
 };
 
 /// One match (匹配记录): who asked, whom they got, and from which pool.
-pub struct MatchRecord(pub match_record::Model);
+pub struct MatchRecord {
+    record: match_record::Model,
+    /// The relations of the page this record came in, when the query asked for them.
+    relations: Option<Arc<MatchRelations>>,
+}
+
+impl From<match_record::Model> for MatchRecord {
+    fn from(record: match_record::Model) -> Self {
+        MatchRecord {
+            record,
+            relations: None,
+        }
+    }
+}
+
+/// The members, pools and leads of a page of matches, loaded in one query each when the query
+/// selects them. Resolving 50 records' relations one `load_one` at a time through the
+/// DataLoader costs several times the page itself in CPU; the DataLoader stays the fallback for
+/// records outside a page.
+#[derive(Default)]
+pub struct MatchRelations {
+    members: HashMap<i64, member::Model>,
+    pools: HashMap<i64, partner_pool::Model>,
+    leads: HashMap<i64, ckb_lead::Model>,
+}
+
+impl MatchRelations {
+    async fn load(
+        ctx: &Context<'_>,
+        db: &DatabaseConnection,
+        records: &[&match_record::Model],
+    ) -> Result<Option<Arc<Self>>> {
+        let node = ctx.look_ahead().field("edges").field("node");
+        let want_members = node.field("requester").exists() || node.field("partner").exists();
+        let want_pools = node.field("pool").exists();
+        let want_leads = node.field("lead").exists() || node.field("friendAdded").exists();
+        if !(want_members || want_pools || want_leads) {
+            return Ok(None);
+        }
+        let unique = |ids: Vec<i64>| {
+            let mut ids = ids;
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let member_ids = unique(
+            records
+                .iter()
+                .flat_map(|r| [r.requester_id, r.partner_id])
+                .collect(),
+        );
+        let pool_ids = unique(records.iter().map(|r| r.pool_id).collect());
+        let lead_ids = unique(records.iter().filter_map(|r| r.lead_id).collect());
+        let (members, pools, leads) = futures::join!(
+            async {
+                if want_members {
+                    db::members::by_ids(db, &member_ids).await
+                } else {
+                    Ok(HashMap::new())
+                }
+            },
+            async {
+                if want_pools {
+                    db::pools::by_ids(db, &pool_ids).await
+                } else {
+                    Ok(HashMap::new())
+                }
+            },
+            async {
+                if want_leads && !lead_ids.is_empty() {
+                    db::leads::by_ids(db, &lead_ids).await
+                } else {
+                    Ok(HashMap::new())
+                }
+            },
+        );
+        Ok(Some(Arc::new(MatchRelations {
+            members: members?,
+            pools: pools?,
+            leads: leads?,
+        })))
+    }
+}
 
 #[Object]
 impl MatchRecord {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.record.id.to_string())
     }
 
     /// The kind of match (匹配类型).
     async fn kind(&self) -> MatchKind {
-        self.0.kind
+        self.record.kind
     }
 
     /// The pool the partner was drawn from.
     async fn pool(&self, ctx: &Context<'_>) -> Result<PartnerPool> {
-        let pool = loader(ctx)?.load_one(PoolKey(self.0.pool_id)).await?;
+        if let Some(pool) = self
+            .relations
+            .as_ref()
+            .and_then(|r| r.pools.get(&self.record.pool_id))
+        {
+            return Ok(PartnerPool(pool.clone()));
+        }
+        let pool = loader(ctx)?.load_one(PoolKey(self.record.pool_id)).await?;
         pool.map(PartnerPool)
-            .ok_or_else(|| GatewayError::not_found("PartnerPool", self.0.pool_id))
+            .ok_or_else(|| GatewayError::not_found("PartnerPool", self.record.pool_id))
     }
 
     /// The member who asked for a match (发起人).
     async fn requester(&self, ctx: &Context<'_>) -> Result<Member> {
+        if let Some(member) = self
+            .relations
+            .as_ref()
+            .and_then(|r| r.members.get(&self.record.requester_id))
+        {
+            return Ok(Member(member.clone()));
+        }
         let member = loader(ctx)?
-            .load_one(MemberKey(self.0.requester_id))
+            .load_one(MemberKey(self.record.requester_id))
             .await?;
         member
             .map(Member)
-            .ok_or_else(|| GatewayError::not_found("Member", self.0.requester_id))
+            .ok_or_else(|| GatewayError::not_found("Member", self.record.requester_id))
     }
 
     /// The member picked for the requester (匹配对象).
     async fn partner(&self, ctx: &Context<'_>) -> Result<Member> {
-        let member = loader(ctx)?.load_one(MemberKey(self.0.partner_id)).await?;
+        if let Some(member) = self
+            .relations
+            .as_ref()
+            .and_then(|r| r.members.get(&self.record.partner_id))
+        {
+            return Ok(Member(member.clone()));
+        }
+        let member = loader(ctx)?
+            .load_one(MemberKey(self.record.partner_id))
+            .await?;
         member
             .map(Member)
-            .ok_or_else(|| GatewayError::not_found("Member", self.0.partner_id))
+            .ok_or_else(|| GatewayError::not_found("Member", self.record.partner_id))
     }
 
     async fn status(&self) -> MatchStatus {
-        self.0.status
+        self.record.status
     }
 
     /// When the match was made (匹配时间).
     async fn matched_at(&self) -> DateTime<Utc> {
-        self.0.matched_at
+        self.record.matched_at
     }
 
     /// The CKB lead this match produced (the requester's contact), or null when no plan was
     /// configured for matches or the requester had no contact.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<CkbLead>> {
-        let Some(lead_id) = self.0.lead_id else {
+        let Some(lead_id) = self.record.lead_id else {
             return Ok(None);
         };
+        if let Some(lead) = self.relations.as_ref().and_then(|r| r.leads.get(&lead_id)) {
+            return Ok(Some(CkbLead(lead.clone())));
+        }
         Ok(loader(ctx)?.load_one(LeadKey(lead_id)).await?.map(CkbLead))
     }
 
     /// Whether the match led to an accepted WeChat friend request (好友已通过): its lead's
     /// friend status is PASSED.
     async fn friend_added(&self, ctx: &Context<'_>) -> Result<bool> {
-        let Some(lead_id) = self.0.lead_id else {
+        let Some(lead_id) = self.record.lead_id else {
             return Ok(false);
         };
-        let lead = loader(ctx)?.load_one(LeadKey(lead_id)).await?;
+        let lead = match self.relations.as_ref().and_then(|r| r.leads.get(&lead_id)) {
+            Some(lead) => Some(lead.clone()),
+            None => loader(ctx)?.load_one(LeadKey(lead_id)).await?,
+        };
         Ok(lead.is_some_and(|lead| lead.friend_status == Some(FriendStatus::Passed)))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.record.created_at
     }
 
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.record.updated_at
     }
 }
 
@@ -189,18 +308,30 @@ impl MatchesQuery {
         )?;
         let filter = filter.unwrap_or_default().checked()?;
         let rows = db::matches::list(&state.db, &filter, &page).await?;
+        let records: Vec<&match_record::Model> =
+            rows.rows.iter().map(|(_, record)| record).collect();
+        let relations = MatchRelations::load(ctx, &state.db, &records).await?;
         let total = TotalCount::new(move || {
             let (state, filter) = (state.clone(), filter.clone());
             async move { db::matches::count(&state.db, &filter).await }
         });
-        Ok(connection(rows, MatchRecord, total))
+        Ok(connection(
+            rows,
+            |record| MatchRecord {
+                record,
+                relations: relations.clone(),
+            },
+            total,
+        ))
     }
 
     /// One match record by id.
     #[graphql(guard = "RoleGuard(ADMIN_SERVICE)")]
     async fn match_record(&self, ctx: &Context<'_>, id: ID) -> Result<MatchRecord> {
         let id = validate::id("id", &id)?;
-        Ok(MatchRecord(db::matches::find(&state(ctx)?.db, id).await?))
+        Ok(MatchRecord::from(
+            db::matches::find(&state(ctx)?.db, id).await?,
+        ))
     }
 }
 
@@ -232,7 +363,7 @@ impl MatchesMutation {
             None => None,
         };
         Ok(RecordMatchPayload {
-            match_record: MatchRecord(recorded.record),
+            match_record: MatchRecord::from(recorded.record),
             lead,
         })
     }
@@ -246,7 +377,7 @@ impl MatchesMutation {
         status: MatchStatus,
     ) -> Result<MatchRecord> {
         let id = validate::id("id", &id)?;
-        Ok(MatchRecord(
+        Ok(MatchRecord::from(
             db::matches::set_status(&state(ctx)?.db, id, status).await?,
         ))
     }
