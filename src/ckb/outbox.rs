@@ -24,8 +24,9 @@ use crate::{
     config::CkbSettings,
     db::{
         self,
-        entities::ckb_lead,
-        leads::{AttemptRecord, Lease},
+        entities::{ckb_lead, ckb_plan},
+        lead_writer::LeadWriter,
+        leads::{AttemptRecord, Lease, NewLead},
     },
     domain::DeliveryStatus,
     error::Result,
@@ -37,6 +38,7 @@ const LEASE_POLL: Duration = Duration::from_millis(25);
 /// Sends stored leads to CKB, at once after a mutation and from a background worker.
 pub struct Outbox {
     db: DatabaseConnection,
+    writer: LeadWriter,
     client: CkbClient,
     settings: CkbSettings,
     /// This process's name on the leases it takes.
@@ -44,9 +46,11 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// Starts the lead writer, so it needs a Tokio runtime.
     pub fn new(db: DatabaseConnection, client: CkbClient, settings: CkbSettings) -> Self {
         let owner = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         Outbox {
+            writer: LeadWriter::spawn(db.clone()),
             db,
             client,
             settings,
@@ -72,16 +76,25 @@ impl Outbox {
         }
     }
 
+    /// Stores a lead that has no record of its own (`submitLead`) as PENDING, with this
+    /// process's lease so that [`Outbox::deliver_and_wait`] sends it without a claim.
+    pub async fn store(&self, mut lead: NewLead) -> Result<ckb_lead::Model> {
+        lead.lease = Some(self.fresh_lease());
+        self.writer.insert(lead).await
+    }
+
     fn lease_until(&self) -> DateTime<Utc> {
         db::now() + chrono::Duration::seconds(self.settings.lead_lease_secs as i64)
     }
 
     /// Tries to deliver one lead now, in a task of its own so that the attempt completes even
     /// if the caller stops waiting, and waits at most `wait` for it. Returns the lead as it is
-    /// stored when the attempt ends or the wait runs out.
+    /// stored when the attempt ends or the wait runs out. `plan` is the lead's plan when the
+    /// caller has just read it.
     pub async fn deliver_and_wait(
         self: &Arc<Self>,
         lead: ckb_lead::Model,
+        plan: Option<ckb_plan::Model>,
         request_id: Option<String>,
         wait: Duration,
     ) -> Result<ckb_lead::Model> {
@@ -89,15 +102,19 @@ impl Outbox {
         let deadline = tokio::time::Instant::now() + wait;
         let outbox = Arc::clone(self);
         let attempt =
-            tokio::spawn(async move { outbox.deliver_one(lead, request_id.as_deref()).await });
+            tokio::spawn(
+                async move { outbox.deliver_one(lead, plan, request_id.as_deref()).await },
+            );
         match tokio::time::timeout_at(deadline, attempt).await {
+            // This attempt's answer is stored and is the lead's state.
+            Ok(Ok(Ok(Some(written)))) => return Ok(written),
             Ok(Ok(Err(error))) => {
                 tracing::error!(lead.id = lead_id, error = ?error, "immediate delivery failed; the worker retries")
             }
             Ok(Err(error)) => {
                 tracing::error!(lead.id = lead_id, error = %error, "immediate delivery task failed; the worker retries")
             }
-            Ok(Ok(Ok(()))) | Err(_) => {}
+            Ok(Ok(Ok(None))) | Err(_) => {}
         }
         // Another worker may have claimed the lead first; its answer counts as well, so wait
         // for it within the same deadline.
@@ -113,26 +130,41 @@ impl Outbox {
     }
 
     /// Sends the lead if this process holds its lease or can claim it, and records the answer.
-    async fn deliver_one(&self, lead: ckb_lead::Model, request_id: Option<&str>) -> Result<()> {
+    /// Returns the lead as written, or `None` when another worker has it.
+    async fn deliver_one(
+        &self,
+        lead: ckb_lead::Model,
+        plan: Option<ckb_plan::Model>,
+        request_id: Option<&str>,
+    ) -> Result<Option<ckb_lead::Model>> {
         // A lead stored with this process's lease needs no claim: one write fewer per lead.
         let lead_id = lead.id;
         let held = lead.delivery_status == DeliveryStatus::Pending
             && lead.lease_owner.as_deref() == Some(self.owner.as_str())
             && lead.lease_until.is_some_and(|until| until > db::now());
         if held {
-            return self.attempt(lead, request_id).await;
+            return self.attempt(lead, plan, request_id).await;
         }
         let Some(lead) =
             db::leads::claim_one(&self.db, lead_id, &self.owner, self.lease_until()).await?
         else {
-            return Ok(());
+            return Ok(None);
         };
-        self.attempt(lead, request_id).await
+        self.attempt(lead, plan, request_id).await
     }
 
-    /// Sends a claimed lead and records the outcome.
-    async fn attempt(&self, lead: ckb_lead::Model, request_id: Option<&str>) -> Result<()> {
-        let plan = db::plans::find(&self.db, lead.plan_id).await?;
+    /// Sends a claimed lead and records the outcome. Returns the lead as written, or `None`
+    /// when the lease ran out first.
+    async fn attempt(
+        &self,
+        lead: ckb_lead::Model,
+        plan: Option<ckb_plan::Model>,
+        request_id: Option<&str>,
+    ) -> Result<Option<ckb_lead::Model>> {
+        let plan = match plan {
+            Some(plan) if plan.id == lead.plan_id => plan,
+            _ => db::plans::find(&self.db, lead.plan_id).await?,
+        };
         let request_id = request_id
             .map(str::to_owned)
             .or_else(|| lead.request_id.clone());
@@ -168,14 +200,18 @@ impl Outbox {
                 tracing::warn!(lead.id = lead.id, plan.id = plan.id, attempts, reason = %reason, status = ?record.status, next_attempt_at = %record.next_attempt_at, "lead delivery failed")
             }
         }
-        let written = db::leads::record_attempt(&self.db, &lead, &self.owner, record).await?;
-        if !written {
+        let lead_id = lead.id;
+        let written = self
+            .writer
+            .record_attempt(lead, self.owner.clone(), record)
+            .await?;
+        if written.is_none() {
             tracing::warn!(
-                lead.id = lead.id,
+                lead.id = lead_id,
                 "the lease ran out before the answer was stored; another worker owns the lead now"
             );
         }
-        Ok(())
+        Ok(written)
     }
 
     fn record_for(&self, outcome: &DeliveryOutcome, attempts: i32) -> AttemptRecord {
@@ -243,7 +279,7 @@ impl Outbox {
             futures::stream::iter(leads)
                 .for_each_concurrent(self.settings.outbox_concurrency, |lead| async move {
                     let id = lead.id;
-                    if let Err(error) = self.attempt(lead, None).await {
+                    if let Err(error) = self.attempt(lead, None, None).await {
                         tracing::error!(lead.id = id, error = ?error, "delivery attempt could not be recorded");
                     }
                 })

@@ -203,8 +203,15 @@ pub async fn latest_of_origin(
 /// Stores a lead as PENDING, due at once, and counts it. Call it inside the transaction of the
 /// record that caused the lead.
 pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<ckb_lead::Model> {
+    let lead = insert_row(db, &lead).await?;
+    counters::add(db, counters::lead_deltas(&lead, 1)).await?;
+    Ok(lead)
+}
+
+/// Stores a lead as PENDING, due at once, without counting it: the caller adds
+/// [`counters::lead_deltas`] in the same transaction.
+pub async fn insert_row(db: &impl ConnectionTrait, lead: &NewLead) -> Result<ckb_lead::Model> {
     let now = crate::db::now();
-    let identifier = lead.identifier();
     let portrait = lead
         .portrait
         .as_ref()
@@ -215,18 +222,18 @@ pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<
         plan_id: Set(lead.plan_id),
         origin: Set(lead.origin.unwrap_or(LeadOrigin::Integrator)),
         origin_id: Set(lead.origin_id),
-        identifier: Set(identifier),
-        phone: Set(lead.phone),
-        wechat_id: Set(lead.wechat_id),
-        name: Set(lead.name),
-        source: Set(lead.source),
-        remark: Set(lead.remark),
+        identifier: Set(lead.identifier()),
+        phone: Set(lead.phone.clone()),
+        wechat_id: Set(lead.wechat_id.clone()),
+        name: Set(lead.name.clone()),
+        source: Set(lead.source.clone()),
+        remark: Set(lead.remark.clone()),
         tags: Set(serde_json::to_string(&lead.tags).map_err(GatewayError::internal)?),
         site_tags: Set(serde_json::to_string(&lead.site_tags).map_err(GatewayError::internal)?),
         portrait: Set(portrait),
-        idempotency_key: Set(lead.idempotency_key),
+        idempotency_key: Set(lead.idempotency_key.clone()),
         submitted_by: Set(lead.submitted_by),
-        request_id: Set(lead.request_id),
+        request_id: Set(lead.request_id.clone()),
         match_kind: Set(lead.match_kind),
         lease_owner: Set(lead.lease.as_ref().map(|lease| lease.owner.clone())),
         lease_until: Set(lead.lease.as_ref().map(|lease| lease.until)),
@@ -237,9 +244,7 @@ pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<
         updated_at: Set(now),
         ..Default::default()
     };
-    let lead = model.insert(db).await?;
-    counters::add(db, counters::lead_deltas(&lead, 1)).await?;
-    Ok(lead)
+    Ok(model.insert(db).await?)
 }
 
 /// Sets the origin id of a lead stored before its record had an id.
@@ -359,18 +364,16 @@ pub struct AttemptRecord {
     pub next_attempt_at: DateTime<Utc>,
 }
 
-/// Records an attempt and releases the lease. The update applies only while `owner` still
-/// holds the lease: a worker whose lease expired and was taken over must not overwrite the
-/// newer holder's result. Returns whether the record was written.
-pub async fn record_attempt(
-    db: &(impl ConnectionTrait + TransactionTrait),
+/// Records an attempt and releases the lease, without counting it: the caller adds
+/// [`counters::lead_change`] in the same transaction. The update applies only while `owner`
+/// still holds the lease: a worker whose lease expired and was taken over must not overwrite
+/// the newer holder's result. Returns the lead as written, or `None` when the lease was lost.
+pub async fn update_attempt(
+    db: &impl ConnectionTrait,
     lead: &ckb_lead::Model,
     owner: &str,
-    attempt: AttemptRecord,
-) -> Result<bool> {
-    let lead_id = lead.id;
-    let attempt_status = attempt.status;
-    let txn = db.begin().await?;
+    attempt: &AttemptRecord,
+) -> Result<Option<ckb_lead::Model>> {
     let now = super::now();
     let delivered_at = attempt.status.is_accepted().then_some(now);
     let updated = ckb_lead::Entity::update_many()
@@ -382,11 +385,14 @@ pub async fn record_attempt(
             ckb_lead::Column::Attempts,
             Expr::col(ckb_lead::Column::Attempts).add(1),
         )
-        .col_expr(ckb_lead::Column::LastError, Expr::value(attempt.error))
+        .col_expr(
+            ckb_lead::Column::LastError,
+            Expr::value(attempt.error.clone()),
+        )
         .col_expr(ckb_lead::Column::CkbCode, Expr::value(attempt.ckb_code))
         .col_expr(
             ckb_lead::Column::CkbMessage,
-            Expr::value(attempt.ckb_message),
+            Expr::value(attempt.ckb_message.clone()),
         )
         .col_expr(ckb_lead::Column::DeliveredAt, Expr::value(delivered_at))
         .col_expr(
@@ -402,21 +408,28 @@ pub async fn record_attempt(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(ckb_lead::Column::UpdatedAt, Expr::value(now))
-        .filter(ckb_lead::Column::Id.eq(lead_id))
+        .filter(ckb_lead::Column::Id.eq(lead.id))
         .filter(ckb_lead::Column::LeaseOwner.eq(owner))
-        .exec(&txn)
+        .exec(db)
         .await?;
     if updated.rows_affected != 1 {
-        return Ok(false);
+        return Ok(None);
     }
-    // The lease guarantees the lead was PENDING, as claimed, until this update.
-    let after = ckb_lead::Model {
-        delivery_status: attempt_status,
+    // The lease guarantees that nobody else changed the row since it was claimed, so the row
+    // now holds exactly this.
+    Ok(Some(ckb_lead::Model {
+        delivery_status: attempt.status,
+        attempts: lead.attempts + 1,
+        last_error: attempt.error.clone(),
+        ckb_code: attempt.ckb_code,
+        ckb_message: attempt.ckb_message.clone(),
+        delivered_at,
+        next_attempt_at: attempt.next_attempt_at,
+        lease_owner: None,
+        lease_until: None,
+        updated_at: now,
         ..lead.clone()
-    };
-    counters::add(&txn, counters::lead_change(lead, &after)).await?;
-    txn.commit().await?;
-    Ok(true)
+    }))
 }
 
 /// Puts a REJECTED or FAILED lead back in the queue with a fresh budget of attempts. Returns

@@ -152,6 +152,7 @@ pub async fn lock_single_flag(
 
 pub mod bookings;
 pub mod counters;
+pub mod lead_writer;
 pub mod leads;
 pub mod matches;
 pub mod members;

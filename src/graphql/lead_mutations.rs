@@ -223,10 +223,9 @@ impl LeadsMutation {
             )));
         }
 
-        let mut lead = checked_lead(input, plan.id, caller.token_id, request_id(ctx))?;
-        lead.lease = Some(state(ctx)?.outbox.fresh_lease());
-        match db::leads::insert_pending(db, lead).await {
-            Ok(lead) => LeadReceipt::deliver(ctx, lead, false).await,
+        let lead = checked_lead(input, plan.id, caller.token_id, request_id(ctx))?;
+        match state(ctx)?.outbox.store(lead).await {
+            Ok(lead) => LeadReceipt::deliver_to(ctx, lead, Some(plan), false).await,
             // Two requests with the same key raced; the unique index kept one, which is the
             // answer to both.
             Err(error) if key.is_some() && is_unique_violation(&error) => {

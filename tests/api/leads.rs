@@ -398,6 +398,51 @@ async fn hundred_submissions_with_one_idempotency_key_store_and_send_once() {
 }
 
 #[tokio::test]
+async fn burst_with_a_repeated_key_stores_and_counts_every_other_lead() {
+    // Writes of concurrent requests are committed together; a repeated key fails its own
+    // write, never its neighbours'.
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    let distinct = (0..60).map(|n| json!({ "phone": format!("136{n:08}") }));
+    let repeated =
+        (0..20).map(|_| json!({ "phone": "13500000000", "idempotencyKey": "double-click" }));
+    let calls = distinct.chain(repeated).map(|input| {
+        let app = &app;
+        async move {
+            app.post(Some(&app.integrator), SUBMIT, json!({ "input": input }))
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut ids = std::collections::HashSet::new();
+    for (status, body) in &results {
+        assert_eq!(*status, reqwest::StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        ids.insert(body["data"]["submitLead"]["lead"]["id"].clone());
+    }
+    assert_eq!(ids.len(), 61);
+
+    let settled = eventually(10, || async {
+        let data = app
+            .query(
+                &app.admin,
+                "{ findPartnerOverview(window: ALL) { totals { leads { submitted created pending } } } }",
+                json!({}),
+            )
+            .await;
+        data["findPartnerOverview"]["totals"]["leads"] == json!({ "submitted": 61, "created": 61, "pending": 0 })
+    })
+    .await;
+    assert!(settled, "the counters do not show 61 created leads");
+    let listed = app
+        .query(&app.admin, "{ ckbLeads { totalCount } }", json!({}))
+        .await;
+    assert_eq!(listed["ckbLeads"]["totalCount"], 61);
+    let counts = ckb.counts();
+    assert_eq!(counts.outcomes.created, 61);
+    assert_eq!(counts.identifiers["13500000000"].requests, 1);
+}
+
+#[tokio::test]
 async fn idempotency_keys_are_per_token() {
     let (app, _ckb) = gateway_with_ckb(&[]).await;
     let input = json!({ "phone": "13700000001", "idempotencyKey": "k1" });
