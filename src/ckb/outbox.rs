@@ -29,7 +29,7 @@ use crate::{
         leads::{AttemptRecord, Lease, NewLead},
     },
     domain::DeliveryStatus,
-    error::Result,
+    error::{GatewayError, Result},
 };
 
 /// How often a mutation checks a lead that another worker is delivering.
@@ -76,11 +76,42 @@ impl Outbox {
         }
     }
 
-    /// Stores a lead that has no record of its own (`submitLead`) as PENDING, with this
-    /// process's lease so that [`Outbox::deliver_and_wait`] sends it without a claim.
-    pub async fn store(&self, mut lead: NewLead) -> Result<ckb_lead::Model> {
+    /// Stores a lead that has no record of its own (`submitLead`) and delivers it like
+    /// [`Outbox::deliver_and_wait`]. Storing and sending run in one task apart from the
+    /// caller: a client that disconnects once its request was read does not leave its lead
+    /// waiting for the lease to run out. Returns the storing error as it is, so that the caller
+    /// can recognise a reused idempotency key.
+    pub async fn store_and_deliver(
+        self: &Arc<Self>,
+        mut lead: NewLead,
+        plan: ckb_plan::Model,
+        request_id: Option<String>,
+        wait: Duration,
+    ) -> Result<ckb_lead::Model> {
+        // Stored with this process's lease, so that the attempt needs no claim.
         lead.lease = Some(self.fresh_lease());
-        self.writer.insert(lead).await
+        let (stored_tx, stored_rx) = tokio::sync::oneshot::channel();
+        let outbox = Arc::clone(self);
+        let attempt = tokio::spawn(async move {
+            let lead = match outbox.writer.insert(lead).await {
+                Ok(lead) => {
+                    let _ = stored_tx.send(Ok(lead.clone()));
+                    lead
+                }
+                Err(error) => {
+                    let _ = stored_tx.send(Err(error));
+                    return Ok(None);
+                }
+            };
+            outbox
+                .deliver_one(lead, Some(plan), request_id.as_deref())
+                .await
+        });
+        let stored = stored_rx.await.map_err(|_| {
+            GatewayError::internal(anyhow::anyhow!("the lead task ended before storing"))
+        })??;
+        let deadline = tokio::time::Instant::now() + wait;
+        self.wait_for(stored.id, attempt, deadline).await
     }
 
     fn lease_until(&self) -> DateTime<Utc> {
@@ -89,12 +120,10 @@ impl Outbox {
 
     /// Tries to deliver one lead now, in a task of its own so that the attempt completes even
     /// if the caller stops waiting, and waits at most `wait` for it. Returns the lead as it is
-    /// stored when the attempt ends or the wait runs out. `plan` is the lead's plan when the
-    /// caller has just read it.
+    /// stored when the attempt ends or the wait runs out.
     pub async fn deliver_and_wait(
         self: &Arc<Self>,
         lead: ckb_lead::Model,
-        plan: Option<ckb_plan::Model>,
         request_id: Option<String>,
         wait: Duration,
     ) -> Result<ckb_lead::Model> {
@@ -103,8 +132,18 @@ impl Outbox {
         let outbox = Arc::clone(self);
         let attempt =
             tokio::spawn(
-                async move { outbox.deliver_one(lead, plan, request_id.as_deref()).await },
+                async move { outbox.deliver_one(lead, None, request_id.as_deref()).await },
             );
+        self.wait_for(lead_id, attempt, deadline).await
+    }
+
+    /// Waits until `deadline` for an immediate attempt, then returns the lead as it stands.
+    async fn wait_for(
+        &self,
+        lead_id: i64,
+        attempt: JoinHandle<Result<Option<ckb_lead::Model>>>,
+        deadline: tokio::time::Instant,
+    ) -> Result<ckb_lead::Model> {
         match tokio::time::timeout_at(deadline, attempt).await {
             // This attempt's answer is stored and is the lead's state.
             Ok(Ok(Ok(Some(written)))) => return Ok(written),

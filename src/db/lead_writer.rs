@@ -33,10 +33,10 @@ const QUEUE: usize = 4096;
 
 enum Write {
     /// Store a new PENDING lead and count it.
-    Insert(NewLead),
+    Insert(Box<NewLead>),
     /// Record a delivery attempt on a lead held under `owner`'s lease.
     Attempt {
-        lead: ckb_lead::Model,
+        lead: Box<ckb_lead::Model>,
         owner: String,
         attempt: AttemptRecord,
     },
@@ -64,9 +64,11 @@ impl LeadWriter {
 
     /// Stores a lead as PENDING, due at once, and counts it, in a committed transaction.
     pub async fn insert(&self, lead: NewLead) -> Result<ckb_lead::Model> {
-        self.submit(Write::Insert(lead)).await?.ok_or_else(|| {
-            GatewayError::internal(anyhow!("the lead writer stored a lead without a row"))
-        })
+        self.submit(Write::Insert(Box::new(lead)))
+            .await?
+            .ok_or_else(|| {
+                GatewayError::internal(anyhow!("the lead writer stored a lead without a row"))
+            })
     }
 
     /// Records a delivery attempt and releases the lease, in a committed transaction. Returns
@@ -79,7 +81,7 @@ impl LeadWriter {
         attempt: AttemptRecord,
     ) -> Result<Option<ckb_lead::Model>> {
         self.submit(Write::Attempt {
-            lead,
+            lead: Box::new(lead),
             owner,
             attempt,
         })

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{
     context::{caller, lead_context, request_id, state},
-    leads::LeadReceipt,
+    leads::{CkbLead, LeadReceipt},
     validate,
 };
 use crate::{
@@ -224,8 +224,16 @@ impl LeadsMutation {
         }
 
         let lead = checked_lead(input, plan.id, caller.token_id, request_id(ctx))?;
-        match state(ctx)?.outbox.store(lead).await {
-            Ok(lead) => LeadReceipt::deliver_to(ctx, lead, Some(plan), false).await,
+        let state = state(ctx)?;
+        let stored = state
+            .outbox
+            .store_and_deliver(lead, plan, request_id(ctx), state.lead_wait())
+            .await;
+        match stored {
+            Ok(lead) => Ok(LeadReceipt {
+                lead: CkbLead(lead),
+                already_submitted: false,
+            }),
             // Two requests with the same key raced; the unique index kept one, which is the
             // answer to both.
             Err(error) if key.is_some() && is_unique_violation(&error) => {

@@ -14,12 +14,7 @@ use super::{
 };
 use crate::{
     auth::{RoleGuard, ANY_ROLE},
-    db::{
-        self,
-        entities::{ckb_lead, ckb_plan},
-        leads::LeadFilter,
-        page::PageRequest,
-    },
+    db::{self, entities::ckb_lead, leads::LeadFilter, page::PageRequest},
     domain::{DeliveryStatus, FriendStatus, LeadOrigin, Role},
     error::{GatewayError, Result},
 };
@@ -195,16 +190,6 @@ impl LeadReceipt {
         lead: ckb_lead::Model,
         already_submitted: bool,
     ) -> Result<LeadReceipt> {
-        Self::deliver_to(ctx, lead, None, already_submitted).await
-    }
-
-    /// [`LeadReceipt::deliver`] with the lead's plan, when the caller has just read it.
-    pub async fn deliver_to(
-        ctx: &Context<'_>,
-        lead: ckb_lead::Model,
-        plan: Option<ckb_plan::Model>,
-        already_submitted: bool,
-    ) -> Result<LeadReceipt> {
         if already_submitted || lead.delivery_status != DeliveryStatus::Pending {
             return Ok(LeadReceipt {
                 lead: CkbLead(lead),
@@ -214,7 +199,7 @@ impl LeadReceipt {
         let state = state(ctx)?;
         let lead = state
             .outbox
-            .deliver_and_wait(lead, plan, request_id(ctx), state.lead_wait())
+            .deliver_and_wait(lead, request_id(ctx), state.lead_wait())
             .await?;
         Ok(LeadReceipt {
             lead: CkbLead(lead),
