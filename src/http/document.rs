@@ -1,6 +1,10 @@
-//! Cheap checks on a parsed GraphQL document, made before it is validated or executed.
+//! Cheap checks on a parsed GraphQL document, made before it is validated or executed, and a
+//! cache of parsed documents.
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Mutex,
+};
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
@@ -24,6 +28,80 @@ pub struct DocumentSummary {
     /// at [`EXPANSION_CAP`]. Fragments that spread each other can make a small document expand
     /// exponentially, which would cost the validator seconds before any limit applies.
     pub expanded_fields: u64,
+}
+
+/// Parsed documents by their text.
+///
+/// Clients send the same few documents over and over (the console's screens, an integrator's
+/// `submitLead`), and parsing is about a tenth of the cost of a small query, where copying a
+/// parsed document costs a fraction of that. The cache holds at most `capacity` documents of
+/// at most [`MAX_CACHED_BYTES`] each and forgets the oldest first, so a client that sends a
+/// new document every time costs memory within that bound and nothing else.
+pub struct DocumentCache {
+    capacity: usize,
+    entries: Mutex<CacheEntries>,
+}
+
+#[derive(Default)]
+struct CacheEntries {
+    documents: HashMap<String, ExecutableDocument>,
+    /// Texts in the order they were added, oldest first.
+    order: VecDeque<String>,
+}
+
+/// The largest document text the cache keeps.
+pub const MAX_CACHED_BYTES: usize = 8 * 1024;
+
+impl DocumentCache {
+    pub fn new(capacity: usize) -> Self {
+        DocumentCache {
+            capacity,
+            entries: Mutex::default(),
+        }
+    }
+
+    /// A copy of the parsed document of `text`, if it is cached.
+    pub fn get(&self, text: &str) -> Option<ExecutableDocument> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        entries.documents.get(text).cloned()
+    }
+
+    /// Keeps the parsed document of `text`, forgetting the oldest one when full.
+    pub fn insert(&self, text: &str, document: &ExecutableDocument) {
+        if self.capacity == 0 || text.len() > MAX_CACHED_BYTES {
+            return;
+        }
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if entries.documents.contains_key(text) {
+            return;
+        }
+        while entries.documents.len() >= self.capacity {
+            let Some(oldest) = entries.order.pop_front() else {
+                break;
+            };
+            entries.documents.remove(&oldest);
+        }
+        entries.order.push_back(text.to_owned());
+        entries.documents.insert(text.to_owned(), document.clone());
+    }
+
+    pub fn len(&self) -> usize {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        entries.documents.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The largest expanded size [`summarize`] computes; anything bigger is reported as this.
@@ -138,6 +216,37 @@ fn count(set: &SelectionSet, summary: &mut DocumentSummary) {
 #[cfg(test)]
 mod tests {
     use async_graphql::parser::parse_query;
+
+    #[test]
+    fn cache_returns_the_document_it_was_given() {
+        let cache = DocumentCache::new(4);
+        let text = "{ viewer { name } }";
+        assert!(cache.get(text).is_none());
+        let parsed = parse_query(text).unwrap();
+        cache.insert(text, &parsed);
+        let cached = cache.get(text).expect("cached");
+        assert_eq!(summarize(&cached, None), summarize(&parsed, None));
+    }
+
+    #[test]
+    fn cache_forgets_the_oldest_document_when_full() {
+        let cache = DocumentCache::new(2);
+        for text in ["{ a }", "{ b }", "{ c }"] {
+            cache.insert(text, &parse_query(text).unwrap());
+        }
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get("{ a }").is_none());
+        assert!(cache.get("{ b }").is_some());
+        assert!(cache.get("{ c }").is_some());
+    }
+
+    #[test]
+    fn cache_skips_long_documents() {
+        let cache = DocumentCache::new(2);
+        let text = format!("{{ a }} # {}", "x".repeat(MAX_CACHED_BYTES));
+        cache.insert(&text, &parse_query(&text).unwrap());
+        assert!(cache.is_empty());
+    }
 
     use super::*;
 

@@ -27,7 +27,7 @@ use axum::{
 use serde_json::{json, Map, Value};
 
 use super::{
-    document::summarize,
+    document::{summarize, DocumentCache},
     middleware::{RequestLog, RequestTrace},
     rate_limit::{OperationKind, RateLimiter},
 };
@@ -49,6 +49,7 @@ pub struct GraphqlEndpoint {
     pub public_schema: GatewaySchema,
     pub limiter: RateLimiter,
     pub tokens: auth::TokenCache,
+    pub documents: DocumentCache,
 }
 
 pub type Endpoint = Arc<GraphqlEndpoint>;
@@ -535,8 +536,20 @@ async fn execute(
     }
 
     let operation_name = request.operation_name.clone();
+    let uncached = match endpoint.documents.get(&request.query) {
+        Some(document) => {
+            request.set_parsed_query(document);
+            None
+        }
+        None => Some(request.query.clone()),
+    };
     let summary = match request.parsed_query() {
-        Ok(document) => summarize(document, operation_name.as_deref()),
+        Ok(document) => {
+            if let Some(text) = &uncached {
+                endpoint.documents.insert(text, document);
+            }
+            summarize(document, operation_name.as_deref())
+        }
         Err(error) => return Ok(error_outcome(vec![error], true, request_id)),
     };
     if over_get && summary.operation == Some(OperationType::Mutation) {

@@ -20,8 +20,12 @@ use axum::{
 use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use self::{graphql::GraphqlEndpoint, rate_limit::RateLimiter};
+use self::{document::DocumentCache, graphql::GraphqlEndpoint, rate_limit::RateLimiter};
 use crate::{graphql::schema_builder, state::AppState};
+
+/// Parsed documents kept per process: more than the distinct documents of the console and the
+/// clients together.
+const PARSED_DOCUMENTS: usize = 256;
 
 /// Builds the router with every route and layer.
 pub fn router(state: AppState) -> Router {
@@ -38,6 +42,7 @@ pub fn router(state: AppState) -> Router {
             limits.rate_leads_per_minute,
         ),
         tokens: crate::auth::TokenCache::new(state.settings.http.token_cache()),
+        documents: DocumentCache::new(PARSED_DOCUMENTS),
         state: state.clone(),
     });
 

@@ -310,3 +310,32 @@ async fn response_fields_keep_selection_order() {
         r#"{"data":{"viewer":{"role":"ADMIN","name":"test-admin"},"b":"QueryRoot","a":"QueryRoot"}}"#
     );
 }
+
+#[tokio::test]
+async fn repeated_document_runs_the_operation_each_request_names() {
+    // The second and third requests reuse the parsed document of the first; each must still
+    // choose its own operation and be checked for it.
+    let app = TestApp::spawn().await;
+    let document =
+        "query Who { viewer { role } } mutation Select { selectPartnerPool(id: \"0\") { id } }";
+    let send = |operation: &'static str, get: bool| {
+        let request = if get {
+            app.client
+                .get(format!("{}/graphql", app.base))
+                .query(&[("query", document), ("operationName", operation)])
+        } else {
+            app.client
+                .post(format!("{}/graphql", app.base))
+                .json(&json!({ "query": document, "operationName": operation }))
+        };
+        request.bearer_auth(&app.admin).send()
+    };
+    for _ in 0..2 {
+        let response = send("Who", false).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["data"]["viewer"]["role"], "ADMIN", "{body}");
+    }
+    let response = send("Select", true).await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
