@@ -137,7 +137,7 @@ impl Outbox {
         self.wait_for(lead_id, attempt, deadline).await
     }
 
-    /// Waits until `deadline` for an immediate attempt, then returns the lead as it stands.
+    /// Waits until `deadline` for an immediate attempt, then returns the lead as stored.
     async fn wait_for(
         &self,
         lead_id: i64,
@@ -145,7 +145,7 @@ impl Outbox {
         deadline: tokio::time::Instant,
     ) -> Result<ckb_lead::Model> {
         match tokio::time::timeout_at(deadline, attempt).await {
-            // This attempt's answer is stored and is the lead's state.
+            // This attempt's result is stored and is the lead's current state.
             Ok(Ok(Ok(Some(written)))) => return Ok(written),
             Ok(Ok(Err(error))) => {
                 tracing::error!(lead.id = lead_id, error = ?error, "immediate delivery failed; the worker retries")

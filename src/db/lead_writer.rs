@@ -1,7 +1,7 @@
 //! Group commit of the writes that carry a lead through delivery.
 //!
 //! Under a burst of `submitLead` calls every lead costs two write transactions: one stores
-//! it, one records CKB's answer. SQLite lets one writer in at a time, and every transaction is
+//! it, one records CKB's response. SQLite lets one writer in at a time, and every transaction is
 //! a begin, its statements, a counter update and a commit, each a round trip to the database.
 //! At one transaction per write, that bookkeeping rather than CKB or GraphQL bounds the leads
 //! per second. The writer is one task per process: it takes every write queued while it was
@@ -24,7 +24,7 @@ use super::{
 };
 use crate::error::{GatewayError, Result};
 
-/// The most writes committed in one transaction. Large enough to absorb a burst, small enough
+/// Maximum writes committed in one transaction. Large enough to absorb a burst, small enough
 /// that one transaction never holds the SQLite write lock for long.
 const MAX_BATCH: usize = 128;
 
@@ -95,7 +95,7 @@ impl LeadWriter {
             .await
             .map_err(|_| GatewayError::internal(anyhow!("the lead writer has stopped")))?;
         answer.await.map_err(|_| {
-            GatewayError::internal(anyhow!("the lead writer stopped before answering"))
+            GatewayError::internal(anyhow!("the lead writer stopped before returning a result"))
         })?
     }
 }

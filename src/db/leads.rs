@@ -415,8 +415,8 @@ pub async fn update_attempt(
     if updated.rows_affected != 1 {
         return Ok(None);
     }
-    // The lease guarantees that nobody else changed the row since it was claimed, so the row
-    // now holds exactly this.
+    // The lease guarantees that no other worker changed the row since the claim, so the row
+    // now contains exactly these values.
     Ok(Some(ckb_lead::Model {
         delivery_status: attempt.status,
         attempts: lead.attempts + 1,

@@ -75,8 +75,8 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> anyhow::Result<Datab
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         // Rows cross from the connection's thread through a channel of this size. When a
-        // result outgrows it the thread blocks on every further row, and on a busy core each
-        // row then costs two context switches; the page relations (up to 200 members) and the
+        // result outgrows it, the thread blocks on every further row, so on a busy core each
+        // row then costs two context switches. Page relations (up to 200 members) and the
         // counter sums fit whole.
         .row_buffer_size(ROW_BUFFER_SIZE);
     // A connection to a local file does not go stale, so the pool skips the ping it would

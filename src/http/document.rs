@@ -34,7 +34,7 @@ pub struct DocumentSummary {
 ///
 /// Clients send the same few documents over and over (the console's screens, an integrator's
 /// `submitLead`), and parsing is about a tenth of the cost of a small query, where copying a
-/// parsed document costs a fraction of that. The cache holds at most `capacity` documents of
+/// parsed document costs a fraction of that. The cache contains at most `capacity` documents of
 /// at most [`MAX_CACHED_BYTES`] each and forgets the oldest first, so a client that sends a
 /// new document every time costs memory within that bound and nothing else.
 pub struct DocumentCache {
@@ -60,7 +60,7 @@ impl DocumentCache {
         }
     }
 
-    /// A copy of the parsed document of `text`, if it is cached.
+    /// Returns a copy of the parsed document of `text`, if it is cached.
     pub fn get(&self, text: &str) -> Option<ExecutableDocument> {
         let entries = self
             .entries

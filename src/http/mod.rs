@@ -23,8 +23,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use self::{document::DocumentCache, graphql::GraphqlEndpoint, rate_limit::RateLimiter};
 use crate::{graphql::schema_builder, state::AppState};
 
-/// Parsed documents kept per process: more than the distinct documents of the console and the
-/// clients together.
+/// Parsed documents kept per process. The console sends about a dozen distinct documents and
+/// the mini-program back end about as many, so this leaves room for integrators' own.
 const PARSED_DOCUMENTS: usize = 256;
 
 /// Builds the router with every route and layer.

@@ -312,7 +312,7 @@ async fn response_fields_keep_selection_order() {
 }
 
 #[tokio::test]
-async fn repeated_document_runs_the_operation_each_request_names() {
+async fn repeated_document_runs_named_operation() {
     // The second and third requests reuse the parsed document of the first; each must still
     // choose its own operation and be checked for it.
     let app = TestApp::spawn().await;
