@@ -4,7 +4,6 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 
 use super::{
     connection::{connection, PageConnection, TotalCount},
@@ -44,10 +43,11 @@ impl From<match_record::Model> for MatchRecord {
     }
 }
 
-/// The members, pools and leads of a page of matches, loaded in one query each when the query
-/// selects them. Resolving 50 records' relations one `load_one` at a time through the
-/// DataLoader costs several times the page itself in CPU; the DataLoader stays the fallback for
-/// records outside a page.
+/// The members, pools and leads of a page of matches, requested from the DataLoader in one
+/// call each when the query selects them. One `load_one` call per relation field costs several
+/// times the page itself in CPU, because each call has its own future, allocations and
+/// wake-up. One `load_many` per kind runs the same single query per kind and fills the loader's
+/// cache for any other field of the request that needs the same rows.
 #[derive(Default)]
 pub struct MatchRelations {
     members: HashMap<i64, member::Model>,
@@ -58,57 +58,39 @@ pub struct MatchRelations {
 impl MatchRelations {
     async fn load(
         ctx: &Context<'_>,
-        db: &DatabaseConnection,
         records: &[&match_record::Model],
     ) -> Result<Option<Arc<Self>>> {
         let node = ctx.look_ahead().field("edges").field("node");
-        let want_members = node.field("requester").exists() || node.field("partner").exists();
+        let want_requester = node.field("requester").exists();
+        let want_partner = node.field("partner").exists();
         let want_pools = node.field("pool").exists();
         let want_leads = node.field("lead").exists() || node.field("friendAdded").exists();
-        if !(want_members || want_pools || want_leads) {
+        if !(want_requester || want_partner || want_pools || want_leads) {
             return Ok(None);
         }
-        let unique = |ids: Vec<i64>| {
-            let mut ids = ids;
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
-        let member_ids = unique(
-            records
-                .iter()
-                .flat_map(|r| [r.requester_id, r.partner_id])
-                .collect(),
-        );
-        let pool_ids = unique(records.iter().map(|r| r.pool_id).collect());
-        let lead_ids = unique(records.iter().filter_map(|r| r.lead_id).collect());
+        let loader = loader(ctx)?;
+        let member_ids = records.iter().flat_map(|r| {
+            let requester = want_requester.then_some(MemberKey(r.requester_id));
+            let partner = want_partner.then_some(MemberKey(r.partner_id));
+            requester.into_iter().chain(partner)
+        });
+        let pool_ids = records
+            .iter()
+            .filter(|_| want_pools)
+            .map(|r| PoolKey(r.pool_id));
+        let lead_ids = records
+            .iter()
+            .filter(|_| want_leads)
+            .filter_map(|r| r.lead_id.map(LeadKey));
         let (members, pools, leads) = futures::join!(
-            async {
-                if want_members {
-                    db::members::by_ids(db, &member_ids).await
-                } else {
-                    Ok(HashMap::new())
-                }
-            },
-            async {
-                if want_pools {
-                    db::pools::by_ids(db, &pool_ids).await
-                } else {
-                    Ok(HashMap::new())
-                }
-            },
-            async {
-                if want_leads && !lead_ids.is_empty() {
-                    db::leads::by_ids(db, &lead_ids).await
-                } else {
-                    Ok(HashMap::new())
-                }
-            },
+            loader.load_many(member_ids),
+            loader.load_many(pool_ids),
+            loader.load_many(lead_ids),
         );
         Ok(Some(Arc::new(MatchRelations {
-            members: members?,
-            pools: pools?,
-            leads: leads?,
+            members: members?.into_iter().map(|(k, v)| (k.0, v)).collect(),
+            pools: pools?.into_iter().map(|(k, v)| (k.0, v)).collect(),
+            leads: leads?.into_iter().map(|(k, v)| (k.0, v)).collect(),
         })))
     }
 }
@@ -310,7 +292,7 @@ impl MatchesQuery {
         let rows = db::matches::list(&state.db, &filter, &page).await?;
         let records: Vec<&match_record::Model> =
             rows.rows.iter().map(|(_, record)| record).collect();
-        let relations = MatchRelations::load(ctx, &state.db, &records).await?;
+        let relations = MatchRelations::load(ctx, &records).await?;
         let total = TotalCount::new(move || {
             let (state, filter) = (state.clone(), filter.clone());
             async move { db::matches::count(&state.db, &filter).await }
