@@ -143,8 +143,8 @@ impl App {
         &self.state
     }
 
-    /// Stops accepting connections, lets requests in flight finish within the configured
-    /// timeout, and stops the workers.
+    /// Stops accepting connections, lets requests in flight and their first delivery attempts
+    /// finish within the configured timeout, and stops the workers.
     pub async fn shutdown(self) {
         tracing::info!("shutting down");
         self.shutdown.cancel();
@@ -161,6 +161,12 @@ impl App {
                 );
                 server.abort();
             }
+        }
+        if !self.state.outbox.finish_attempts(timeout).await {
+            tracing::warn!(
+                timeout_secs = timeout.as_secs(),
+                "lead deliveries still in flight after the shutdown timeout; their leads stay PENDING and are sent after their lease runs out"
+            );
         }
         for worker in self.workers {
             if let Err(error) = worker.await {

@@ -17,7 +17,7 @@ use futures::StreamExt;
 use rand::Rng;
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::client::{CkbClient, DeliveryOutcome, LeadFields};
 use crate::{
@@ -43,6 +43,8 @@ pub struct Outbox {
     settings: CkbSettings,
     /// This process's name on the leases it takes.
     owner: String,
+    /// The immediate attempts in flight, which shutdown waits for.
+    attempts: TaskTracker,
 }
 
 impl Outbox {
@@ -55,7 +57,18 @@ impl Outbox {
             client,
             settings,
             owner,
+            attempts: TaskTracker::new(),
         }
+    }
+
+    /// Waits up to `timeout` for the immediate attempts in flight to store their results, at
+    /// shutdown. Returns whether they all finished; the leases of the others run out and
+    /// another worker, or this one after a restart, sends those leads.
+    pub async fn finish_attempts(&self, timeout: Duration) -> bool {
+        self.attempts.close();
+        tokio::time::timeout(timeout, self.attempts.wait())
+            .await
+            .is_ok()
     }
 
     /// The CKB client deliveries go through.
@@ -79,27 +92,27 @@ impl Outbox {
     /// Stores a lead that has no record of its own (`submitLead`) and delivers it like
     /// [`Outbox::deliver_and_wait`]. Storing and sending run in one task apart from the
     /// caller: a client that disconnects once its request was read does not leave its lead
-    /// waiting for the lease to run out. Returns the storing error as it is, so that the caller
-    /// can recognise a reused idempotency key.
+    /// waiting for the lease to run out. Returns `None`, and stores and sends nothing, when the
+    /// same token already stored a lead with the same idempotency key.
     pub async fn store_and_deliver(
         self: &Arc<Self>,
         mut lead: NewLead,
         plan: ckb_plan::Model,
         request_id: Option<String>,
         wait: Duration,
-    ) -> Result<ckb_lead::Model> {
+    ) -> Result<Option<ckb_lead::Model>> {
         // Stored with this process's lease, so that the attempt needs no claim.
         lead.lease = Some(self.fresh_lease());
         let (stored_tx, stored_rx) = tokio::sync::oneshot::channel();
         let outbox = Arc::clone(self);
-        let attempt = tokio::spawn(async move {
+        let attempt = self.attempts.spawn(async move {
             let lead = match outbox.writer.insert(lead).await {
-                Ok(lead) => {
-                    let _ = stored_tx.send(Ok(lead.clone()));
+                Ok(Some(lead)) => {
+                    let _ = stored_tx.send(Ok(Some(lead.clone())));
                     lead
                 }
-                Err(error) => {
-                    let _ = stored_tx.send(Err(error));
+                other => {
+                    let _ = stored_tx.send(other);
                     return Ok(None);
                 }
             };
@@ -110,8 +123,11 @@ impl Outbox {
         let stored = stored_rx.await.map_err(|_| {
             GatewayError::internal(anyhow::anyhow!("the lead task ended before storing"))
         })??;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
         let deadline = tokio::time::Instant::now() + wait;
-        self.wait_for(stored.id, attempt, deadline).await
+        self.wait_for(stored.id, attempt, deadline).await.map(Some)
     }
 
     fn lease_until(&self) -> DateTime<Utc> {
@@ -130,10 +146,9 @@ impl Outbox {
         let lead_id = lead.id;
         let deadline = tokio::time::Instant::now() + wait;
         let outbox = Arc::clone(self);
-        let attempt =
-            tokio::spawn(
-                async move { outbox.deliver_one(lead, None, request_id.as_deref()).await },
-            );
+        let attempt = self
+            .attempts
+            .spawn(async move { outbox.deliver_one(lead, None, request_id.as_deref()).await });
         self.wait_for(lead_id, attempt, deadline).await
     }
 

@@ -9,9 +9,10 @@
 //! statement. A write waits for at most the batch ahead of it; on a quiet gateway each write
 //! commits alone, at once.
 //!
-//! A batch that fails is rolled back and its writes run again one transaction each, so that a
-//! bad write (an idempotency key stored by a concurrent request) fails alone and the others go
-//! through.
+//! An idempotency key that another request stored first is not an error: that write stores
+//! nothing and its caller reads the earlier lead. A batch that fails for any other reason is
+//! rolled back and its writes run again one transaction each, so that a bad write fails alone
+//! and the others go through.
 
 use anyhow::anyhow;
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -63,12 +64,10 @@ impl LeadWriter {
     }
 
     /// Stores a lead as PENDING, due at once, and counts it, in a committed transaction.
-    pub async fn insert(&self, lead: NewLead) -> Result<ckb_lead::Model> {
-        self.submit(Write::Insert(Box::new(lead)))
-            .await?
-            .ok_or_else(|| {
-                GatewayError::internal(anyhow!("the lead writer stored a lead without a row"))
-            })
+    /// Returns `None`, and stores nothing, when the same token already stored a lead with the
+    /// same idempotency key.
+    pub async fn insert(&self, lead: NewLead) -> Result<Option<ckb_lead::Model>> {
+        self.submit(Write::Insert(Box::new(lead))).await
     }
 
     /// Records a delivery attempt and releases the lease, in a committed transaction. Returns
@@ -143,8 +142,10 @@ async fn commit(
         let result = match write {
             Write::Insert(lead) => {
                 let stored = leads::insert_row(&txn, lead).await?;
-                deltas.extend(counters::lead_deltas(&stored, 1));
-                Some(stored)
+                if let Some(stored) = &stored {
+                    deltas.extend(counters::lead_deltas(stored, 1));
+                }
+                stored
             }
             Write::Attempt {
                 lead,

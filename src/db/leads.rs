@@ -9,8 +9,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::Expr, ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
-    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+    sea_query::{Expr, OnConflict},
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
 };
 
 use super::{
@@ -203,14 +204,24 @@ pub async fn latest_of_origin(
 /// Stores a lead as PENDING, due at once, and counts it. Call it inside the transaction of the
 /// record that caused the lead.
 pub async fn insert_pending(db: &impl ConnectionTrait, lead: NewLead) -> Result<ckb_lead::Model> {
-    let lead = insert_row(db, &lead).await?;
+    let key = lead.idempotency_key.clone();
+    let lead = insert_row(db, &lead).await?.ok_or_else(|| {
+        GatewayError::internal(anyhow::anyhow!(
+            "a lead with idempotency key {key:?} already exists"
+        ))
+    })?;
     counters::add(db, counters::lead_deltas(&lead, 1)).await?;
     Ok(lead)
 }
 
 /// Stores a lead as PENDING, due at once, without counting it: the caller adds
-/// [`counters::lead_deltas`] in the same transaction.
-pub async fn insert_row(db: &impl ConnectionTrait, lead: &NewLead) -> Result<ckb_lead::Model> {
+/// [`counters::lead_deltas`] in the same transaction. Returns `None`, and stores nothing, when
+/// the same token already stored a lead with the same idempotency key. That case is not an
+/// error, so it leaves the caller's transaction usable on PostgreSQL.
+pub async fn insert_row(
+    db: &impl ConnectionTrait,
+    lead: &NewLead,
+) -> Result<Option<ckb_lead::Model>> {
     let now = crate::db::now();
     let portrait = lead
         .portrait
@@ -244,7 +255,24 @@ pub async fn insert_row(db: &impl ConnectionTrait, lead: &NewLead) -> Result<ckb
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok(model.insert(db).await?)
+    let inserted = ckb_lead::Entity::insert(model)
+        .on_conflict(
+            OnConflict::columns([
+                ckb_lead::Column::SubmittedBy,
+                ckb_lead::Column::IdempotencyKey,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_with_returning(db)
+        .await;
+    // When DO NOTHING skips the row, RETURNING returns no row. sea-orm reports that as
+    // RecordNotInserted on SQLite and as RecordNotFound on PostgreSQL.
+    match inserted {
+        Ok(lead) => Ok(Some(lead)),
+        Err(DbErr::RecordNotInserted | DbErr::RecordNotFound(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Sets the origin id of a lead stored before its record had an id.

@@ -2,7 +2,6 @@
 //! homepage button, and `retryLead` for admins.
 
 use async_graphql::{Context, InputObject, Json, Object, ID};
-use sea_orm::SqlErr;
 use serde_json::{Map, Value};
 
 use super::{
@@ -224,31 +223,30 @@ impl LeadsMutation {
         }
 
         let lead = checked_lead(input, plan.id, caller.token_id, request_id(ctx))?;
+        let (phone, wechat_id) = (lead.phone.clone(), lead.wechat_id.clone());
         let state = state(ctx)?;
         let stored = state
             .outbox
             .store_and_deliver(lead, plan, request_id(ctx), state.lead_wait())
-            .await;
-        match stored {
-            Ok(lead) => Ok(LeadReceipt {
+            .await?;
+        if let Some(lead) = stored {
+            return Ok(LeadReceipt {
                 lead: CkbLead(lead),
                 already_submitted: false,
-            }),
-            // Two requests with the same key raced; the unique index kept one, which is the
-            // answer to both.
-            Err(error) if key.is_some() && is_unique_violation(&error) => {
-                let key = key.unwrap_or_default();
-                let previous = db::leads::by_idempotency_key(db, caller.token_id, &key)
-                    .await?
-                    .ok_or_else(|| {
-                        GatewayError::internal(anyhow::anyhow!(
-                            "idempotency key conflict without a stored lead"
-                        ))
-                    })?;
-                LeadReceipt::deliver(ctx, previous, true).await
-            }
-            Err(error) => Err(error),
+            });
         }
+        // A concurrent request with the same key stored its lead first. That lead is the
+        // result for this request too, if it is for the same person.
+        let key = key.unwrap_or_default();
+        let previous = db::leads::by_idempotency_key(db, caller.token_id, &key)
+            .await?
+            .ok_or_else(|| {
+                GatewayError::internal(anyhow::anyhow!(
+                    "idempotency key {key:?} conflicted but no stored lead has it"
+                ))
+            })?;
+        same_contact(&previous, &phone, &wechat_id, &key)?;
+        LeadReceipt::deliver(ctx, previous, true).await
     }
 
     /// The 链接卡若 button at the top left of the mini-program home page: submits the member's
@@ -319,7 +317,17 @@ fn same_lead(
         };
     let phone = normalized(&input.phone, validate::phone, "phone")?;
     let wechat_id = normalized(&input.wechat_id, validate::wechat_id, "wechatId")?;
-    if phone != previous.phone || wechat_id != previous.wechat_id {
+    same_contact(previous, &phone, &wechat_id, key)
+}
+
+/// Rejects the reuse of an idempotency key for a lead with another phone or WeChat id.
+fn same_contact(
+    previous: &crate::db::entities::ckb_lead::Model,
+    phone: &Option<String>,
+    wechat_id: &Option<String>,
+    key: &str,
+) -> Result<()> {
+    if *phone != previous.phone || *wechat_id != previous.wechat_id {
         return Err(GatewayError::conflict(format!(
             "idempotencyKey {key:?} was already used for a lead with another phone or WeChat id; use a new key for a new lead"
         )));
@@ -335,14 +343,4 @@ fn purpose_name(origin: LeadOrigin) -> String {
 fn purpose_status(status: crate::domain::DeliveryStatus) -> String {
     use sea_orm::ActiveEnum;
     status.to_value()
-}
-
-fn is_unique_violation(error: &GatewayError) -> bool {
-    let GatewayError::Internal(cause) = error else {
-        return false;
-    };
-    cause
-        .chain()
-        .filter_map(|e| e.downcast_ref::<sea_orm::DbErr>())
-        .any(|db| matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
 }

@@ -16,7 +16,9 @@ pub struct DocumentSummary {
     /// The type of the operation that would run, or `None` if it cannot be chosen (the
     /// executor then reports the error).
     pub operation: Option<OperationType>,
-    /// Root fields of that operation, such as `submitLead`.
+    /// Root fields of that operation, such as `submitLead`, once per selection: an aliased
+    /// field selected three times appears three times. Fields that fragments select at the
+    /// root are included.
     pub root_fields: Vec<String>,
     /// Aliases in the whole document.
     pub aliases: usize,
@@ -35,7 +37,7 @@ pub struct DocumentSummary {
 /// Clients send the same few documents over and over (the console's screens, an integrator's
 /// `submitLead`), and parsing is about a tenth of the cost of a small query, where copying a
 /// parsed document costs a fraction of that. The cache contains at most `capacity` documents of
-/// at most [`MAX_CACHED_BYTES`] each and forgets the oldest first, so a client that sends a
+/// at most [`MAX_CACHED_BYTES`] each and drops the oldest first, so a client that sends a
 /// new document every time costs memory within that bound and nothing else.
 pub struct DocumentCache {
     capacity: usize,
@@ -107,6 +109,56 @@ impl DocumentCache {
 /// The largest expanded size [`summarize`] computes; anything bigger is reported as this.
 pub const EXPANSION_CAP: u64 = 1 << 40;
 
+/// Collects the fields of a root selection set, through inline fragments and fragment spreads.
+/// `path` lists the fragments being expanded, so that a cycle (which validation rejects later)
+/// stops here instead of recursing forever. `budget` counts down the selections visited, so
+/// that fragments that spread each other many times cost bounded time here.
+fn root_fields<'a>(
+    set: &'a SelectionSet,
+    document: &'a ExecutableDocument,
+    fields: &mut Vec<String>,
+    path: &mut Vec<&'a str>,
+    budget: &mut usize,
+) {
+    for selection in &set.items {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        match &selection.node {
+            Selection::Field(field) => fields.push(field.node.name.node.to_string()),
+            Selection::InlineFragment(fragment) => root_fields(
+                &fragment.node.selection_set.node,
+                document,
+                fields,
+                path,
+                budget,
+            ),
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                if path.contains(&name) {
+                    continue;
+                }
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    path.push(name);
+                    root_fields(
+                        &fragment.node.selection_set.node,
+                        document,
+                        fields,
+                        path,
+                        budget,
+                    );
+                    path.pop();
+                }
+            }
+        }
+    }
+}
+
+/// Maximum selections [`root_fields`] visits. With the default limits a document that reaches
+/// it is rejected by the expanded-size check (3,000 fields) anyway.
+const ROOT_SELECTIONS_VISITED: usize = 10_000;
+
 /// Summarizes `document` for the operation named `operation_name`.
 pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) -> DocumentSummary {
     let mut summary = DocumentSummary::default();
@@ -129,11 +181,14 @@ pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) ->
             &mut Vec::new(),
         );
         summary.operation = Some(operation.ty);
-        for selection in &operation.selection_set.node.items {
-            if let Selection::Field(field) = &selection.node {
-                summary.root_fields.push(field.node.name.node.to_string());
-            }
-        }
+        let mut budget = ROOT_SELECTIONS_VISITED;
+        root_fields(
+            &operation.selection_set.node,
+            document,
+            &mut summary.root_fields,
+            &mut Vec::new(),
+            &mut budget,
+        );
     }
     for (_, operation) in document.operations.iter() {
         count(&operation.node.selection_set.node, &mut summary);
@@ -269,6 +324,44 @@ mod tests {
         assert_eq!(summary.operation, Some(OperationType::Mutation));
         assert_eq!(summary.root_fields, vec!["linkKaruo".to_owned()]);
         assert_eq!(summarize(&document, None).operation, None);
+    }
+
+    #[test]
+    fn counts_aliased_root_fields_through_fragments() {
+        let document = parse_query(
+            "mutation { a: linkKaruo(memberId: 1) { id } ...F ... on MutationRoot { c: linkKaruo(memberId: 3) { id } } }
+             fragment F on MutationRoot { b: linkKaruo(memberId: 2) { id } ...G }
+             fragment G on MutationRoot { ...F }",
+        )
+        .unwrap();
+        let summary = summarize(&document, None);
+        assert_eq!(summary.root_fields.len(), 3);
+        assert!(summary.root_fields.iter().all(|f| f == "linkKaruo"));
+    }
+
+    #[test]
+    fn root_fields_of_doubling_fragments_stop_early() {
+        // Each fragment spreads the next twice: 2^40 spreads if expanded in full.
+        let mut text = String::from("mutation { ...F0 }");
+        for n in 0..40 {
+            text.push_str(&format!(
+                " fragment F{n} on MutationRoot {{ ...F{m} ...F{m} }}",
+                m = n + 1
+            ));
+        }
+        text.push_str(" fragment F40 on MutationRoot { linkKaruo(memberId: 1) { id } }");
+        let document = parse_query(&text).unwrap();
+        let summary = summarize(&document, None);
+        assert!(summary.root_fields.len() <= ROOT_SELECTIONS_VISITED);
+    }
+
+    #[test]
+    fn root_fields_of_unknown_operation_are_empty() {
+        let document =
+            parse_query("query A { viewer { name } } query B { viewer { name } }").unwrap();
+        let summary = summarize(&document, Some("C"));
+        assert_eq!(summary.operation, None);
+        assert!(summary.root_fields.is_empty());
     }
 
     #[test]

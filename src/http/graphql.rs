@@ -590,19 +590,25 @@ async fn execute(
         )));
     }
 
-    let kind = match summary.operation {
-        Some(OperationType::Mutation)
-            if summary
-                .root_fields
-                .iter()
-                .any(|f| f == "submitLead" || f == "linkKaruo") =>
-        {
-            OperationKind::Lead
-        }
-        Some(OperationType::Mutation) => OperationKind::Write,
-        _ => OperationKind::Read,
+    // Each lead field costs one lead from the budget, so that aliases cannot submit many leads
+    // for the price of one request.
+    let leads = summary
+        .root_fields
+        .iter()
+        .filter(|f| *f == "submitLead" || *f == "linkKaruo")
+        .count();
+    let (kind, cost) = match summary.operation {
+        Some(OperationType::Mutation) if leads > 0 => (OperationKind::Lead, leads),
+        Some(OperationType::Mutation) => (OperationKind::Write, 1),
+        _ => (OperationKind::Read, 1),
     };
-    if let Err(wait) = endpoint.limiter.check(caller.token_id, kind, 1) {
+    let budget = endpoint.limiter.per_minute(kind);
+    if cost > budget as usize {
+        return Ok(request_error(format!(
+            "the operation submits {cost} leads, more than this token's limit of {budget} per minute; send fewer leads per request"
+        )));
+    }
+    if let Err(wait) = endpoint.limiter.check(caller.token_id, kind, cost as u32) {
         let seconds = wait.max(Duration::from_secs(1)).as_secs_f64().ceil() as u64;
         let error = GatewayError::RateLimited {
             retry_after_secs: seconds,

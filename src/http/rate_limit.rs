@@ -52,6 +52,11 @@ impl RateLimiter {
     }
 
     /// Takes `cost` operations from the token's budget, or returns how long to wait.
+    /// Returns the budget of one token for `kind`, per minute.
+    pub fn per_minute(&self, kind: OperationKind) -> u32 {
+        self.per_minute[&kind]
+    }
+
     pub fn check(&self, token_id: i64, kind: OperationKind, cost: u32) -> Result<(), Duration> {
         let capacity = f64::from(self.per_minute[&kind]);
         let per_second = capacity / 60.0;

@@ -830,3 +830,70 @@ async fn plan_endpoint_must_be_a_bare_base_url() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_key_reuse_is_a_conflict() {
+    // Both requests pass the early key check before either lead is stored, so the conflict
+    // is found when the second one is stored.
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    let calls = (0..10).flat_map(|pair| {
+        (0..2).map(move |person| {
+            json!({ "phone": format!("1320{pair:03}{person:04}"), "idempotencyKey": format!("pair-{pair}") })
+        })
+    });
+    let calls = calls.map(|input| {
+        let app = &app;
+        async move {
+            app.post(Some(&app.integrator), SUBMIT, json!({ "input": input }))
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    for (pair, answers) in results.chunks(2).enumerate() {
+        let conflicts = answers
+            .iter()
+            .filter(|(_, body)| body["errors"][0]["extensions"]["code"] == "CONFLICT")
+            .count();
+        let stored = answers
+            .iter()
+            .filter(|(_, body)| body["data"]["submitLead"]["alreadySubmitted"] == false)
+            .count();
+        assert_eq!(conflicts, 1, "pair {pair}: {answers:?}");
+        assert_eq!(stored, 1, "pair {pair}: {answers:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(ckb.counts().outcomes.created, 10);
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_first_attempts_in_flight() {
+    // The mutations return PENDING after 50 ms. Their first attempts are still waiting for CKB
+    // when the gateway shuts down, and must store CKB's response before it stops.
+    let args = ["--lead-wait-ms", "50", "--outbox-worker", "false"];
+    let (app, ckb) = gateway_with_ckb(&args).await;
+    ckb.set_faults(Faults {
+        latency: Duration::from_millis(800),
+        ..Faults::default()
+    });
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let receipt = submit(
+            &app,
+            &app.integrator,
+            json!({ "phone": format!("1310000000{n}") }),
+        )
+        .await;
+        assert_eq!(receipt["lead"]["deliveryStatus"], "PENDING");
+        ids.push(receipt["lead"]["id"].as_str().unwrap().to_owned());
+    }
+
+    let app = app.restart(&["--outbox-worker", "false"]).await;
+    for id in &ids {
+        assert_eq!(
+            lead(&app, id).await["deliveryStatus"],
+            "CREATED",
+            "lead {id}"
+        );
+    }
+    assert_eq!(ckb.counts().outcomes.created, 5);
+}

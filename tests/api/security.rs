@@ -216,6 +216,38 @@ async fn rate_limit_answers_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn lead_budget_counts_each_aliased_lead() {
+    let app = TestApp::spawn_with(&["--rate-leads-per-minute", "5"]).await;
+    let leads = |count: usize| {
+        let fields: Vec<String> = (0..count)
+            .map(|n| format!("l{n}: submitLead(input: {{ phone: \"1390000000{n}\" }}) {{ alreadySubmitted }}"))
+            .collect();
+        format!("mutation {{ {} }}", fields.join(" "))
+    };
+    let post = |query: String| {
+        app.client
+            .post(format!("{}/graphql", app.base))
+            .bearer_auth(&app.integrator)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+
+    let too_many = post(leads(6)).await.unwrap();
+    assert_eq!(too_many.status(), StatusCode::OK);
+    let body: Value = too_many.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("submits 6 leads"));
+
+    let first = post(leads(3)).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = post(leads(3)).await.unwrap();
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn cors_allows_only_configured_origins() {
     let app = TestApp::spawn_with(&["--cors-origins", "https://admin.example.com"]).await;
     let preflight = |origin: &'static str| {
