@@ -48,7 +48,7 @@ pub struct HttpSettings {
     /// How long a verified token is trusted before it is looked up again, in milliseconds. A
     /// revoked token keeps working for at most this long on each replica; 0 looks every token up
     /// on every request.
-    #[arg(long, env = "PGW_TOKEN_CACHE_MS", default_value_t = 1000)]
+    #[arg(long, env = "PGW_TOKEN_CACHE_MS", default_value_t = 100)]
     pub token_cache_ms: u64,
 
     /// Time a request in flight may take to finish after SIGTERM or Ctrl-C, in seconds.
