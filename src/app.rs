@@ -149,6 +149,7 @@ impl App {
         tracing::info!("shutting down");
         self.shutdown.cancel();
         let timeout = Duration::from_secs(self.state.settings.http.shutdown_timeout_secs);
+        let deadline = tokio::time::Instant::now() + timeout;
         let mut server = self.server;
         match tokio::time::timeout(timeout, &mut server).await {
             Ok(Ok(Ok(()))) => {}
@@ -162,7 +163,9 @@ impl App {
                 server.abort();
             }
         }
-        if !self.state.outbox.finish_attempts(timeout).await {
+        // One timeout covers both the requests and the attempts they started.
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if !self.state.outbox.finish_attempts(remaining).await {
             tracing::warn!(
                 timeout_secs = timeout.as_secs(),
                 "lead deliveries still in flight after the shutdown timeout; their leads stay PENDING and are sent after their lease runs out"
