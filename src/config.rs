@@ -51,7 +51,8 @@ pub struct HttpSettings {
     #[arg(long, env = "PGW_TOKEN_CACHE_MS", default_value_t = 100)]
     pub token_cache_ms: u64,
 
-    /// Time a request in flight may take to finish after SIGTERM or Ctrl-C, in seconds.
+    /// Time requests in flight, and the CKB calls they started, may take to finish after
+    /// SIGTERM or Ctrl-C, in seconds.
     #[arg(long, env = "PGW_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
     pub shutdown_timeout_secs: u64,
 }
