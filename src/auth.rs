@@ -1,8 +1,9 @@
 //! API tokens, roles and the caller's identity.
 //!
 //! A token is 32 random bytes, shown once at creation as `pgw_` followed by base64url. Only its
-//! SHA-256 is stored, so a copy of the database gives no usable token. Every request looks the
-//! token up again, which makes a revocation effective at once on every replica.
+//! SHA-256 is stored, so a copy of the database gives no usable token. A request looks the token
+//! up again once the cached check is older than `PGW_TOKEN_CACHE_MS` (100 ms by default), so a
+//! revocation takes effect within that time on every replica.
 
 use async_graphql::{Context, Guard};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -237,7 +238,8 @@ pub async fn list_tokens(db: &impl ConnectionTrait) -> Result<Vec<TokenInfo>> {
     Ok(rows.into_iter().map(token_info).collect())
 }
 
-/// Revokes the token with this id; it stops working with the next request.
+/// Revokes the token with this id. Gateways stop accepting it once their cached check of it
+/// expires (`PGW_TOKEN_CACHE_MS`).
 pub async fn revoke_token(db: &impl ConnectionTrait, id: i64) -> Result<TokenInfo> {
     let row = api_token::Entity::find_by_id(id)
         .one(db)

@@ -223,7 +223,8 @@ pub enum TokenAction {
     },
     /// List tokens (never their secrets).
     List,
-    /// Revoke a token by id; it stops working with the next request.
+    /// Revoke a token by id; running gateways stop accepting it within PGW_TOKEN_CACHE_MS
+    /// (100 ms by default).
     Revoke {
         /// The token's id, from `token list`.
         #[arg(long, env = "PGW_TOKEN_ID")]

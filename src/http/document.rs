@@ -16,10 +16,13 @@ pub struct DocumentSummary {
     /// The type of the operation that would run, or `None` if it cannot be chosen (the
     /// executor then reports the error).
     pub operation: Option<OperationType>,
-    /// Root fields of that operation, such as `submitLead`, once per selection: an aliased
-    /// field selected three times appears three times. Fields that fragments select at the
-    /// root are included.
-    pub root_fields: Vec<String>,
+    /// Root fields of that operation, such as `submitLead`, in the order first selected, each
+    /// with the number of times it is selected: an aliased field selected three times counts
+    /// three. Fields that fragments select at the root are included.
+    pub root_fields: Vec<(String, u64)>,
+    /// A fragment that a spread names but the document does not define. Validation rejects
+    /// such a document, but only after walking every expansion of the spreads around it.
+    pub unknown_fragment: Option<String>,
     /// Aliases in the whole document.
     pub aliases: usize,
     /// Field selections in the whole document, counting each repeat.
@@ -109,55 +112,79 @@ impl DocumentCache {
 /// The largest expanded size [`summarize`] computes; anything bigger is reported as this.
 pub const EXPANSION_CAP: u64 = 1 << 40;
 
-/// Collects the fields of a root selection set, through inline fragments and fragment spreads.
-/// `path` lists the fragments being expanded, so that a cycle (which validation rejects later)
-/// stops here instead of recursing forever. `budget` counts down the selections visited, so
-/// that fragments that spread each other many times cost bounded time here.
-fn root_fields<'a>(
+/// Root field names with how many times each is selected.
+type RootCounts = Vec<(String, u64)>;
+
+fn add_count(counts: &mut RootCounts, name: &str, times: u64) {
+    match counts.iter_mut().find(|(known, _)| known == name) {
+        Some((_, total)) => *total = total.saturating_add(times),
+        None => counts.push((name.to_owned(), times)),
+    }
+}
+
+/// Counts the fields of a root selection set, through inline fragments and fragment spreads.
+/// Each fragment is counted once and remembered in `memo`, so fragments that spread each other
+/// many times cost time in proportion to the document, not to its expansion. `visiting` lists
+/// the fragments being counted, so that a cycle stops here (and is reported elsewhere).
+fn root_counts<'a>(
     set: &'a SelectionSet,
     document: &'a ExecutableDocument,
-    fields: &mut Vec<String>,
-    path: &mut Vec<&'a str>,
-    budget: &mut usize,
-) {
+    memo: &mut HashMap<&'a str, RootCounts>,
+    visiting: &mut Vec<&'a str>,
+) -> RootCounts {
+    let mut counts = RootCounts::new();
     for selection in &set.items {
-        if *budget == 0 {
-            return;
-        }
-        *budget -= 1;
         match &selection.node {
-            Selection::Field(field) => fields.push(field.node.name.node.to_string()),
-            Selection::InlineFragment(fragment) => root_fields(
-                &fragment.node.selection_set.node,
-                document,
-                fields,
-                path,
-                budget,
-            ),
+            Selection::Field(field) => add_count(&mut counts, field.node.name.node.as_str(), 1),
+            Selection::InlineFragment(fragment) => {
+                let inner =
+                    root_counts(&fragment.node.selection_set.node, document, memo, visiting);
+                for (name, times) in inner {
+                    add_count(&mut counts, &name, times);
+                }
+            }
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.as_str();
-                if path.contains(&name) {
+                if visiting.contains(&name) {
                     continue;
                 }
-                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
-                    path.push(name);
-                    root_fields(
-                        &fragment.node.selection_set.node,
-                        document,
-                        fields,
-                        path,
-                        budget,
-                    );
-                    path.pop();
+                let Some((key, fragment)) = document
+                    .fragments
+                    .get_key_value(&spread.node.fragment_name.node)
+                else {
+                    continue;
+                };
+                if !memo.contains_key(name) {
+                    visiting.push(name);
+                    let inner =
+                        root_counts(&fragment.node.selection_set.node, document, memo, visiting);
+                    visiting.pop();
+                    memo.insert(key.as_str(), inner);
+                }
+                for (field, times) in memo[name].clone() {
+                    add_count(&mut counts, &field, times);
                 }
             }
         }
     }
+    counts
 }
 
-/// Maximum selections [`root_fields`] visits. With the default limits a document that reaches
-/// it is rejected by the expanded-size check (3,000 fields) anyway.
-const ROOT_SELECTIONS_VISITED: usize = 10_000;
+/// Finds a fragment spread in `set` whose fragment the document does not define.
+fn unknown_spread<'a>(set: &'a SelectionSet, document: &ExecutableDocument) -> Option<&'a str> {
+    set.items
+        .iter()
+        .find_map(|selection| match &selection.node {
+            Selection::Field(field) => unknown_spread(&field.node.selection_set.node, document),
+            Selection::InlineFragment(fragment) => {
+                unknown_spread(&fragment.node.selection_set.node, document)
+            }
+            Selection::FragmentSpread(spread) => (!document
+                .fragments
+                .contains_key(&spread.node.fragment_name.node))
+            .then(|| spread.node.fragment_name.node.as_str()),
+        })
+}
 
 /// Summarizes `document` for the operation named `operation_name`.
 pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) -> DocumentSummary {
@@ -181,15 +208,25 @@ pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) ->
             &mut Vec::new(),
         );
         summary.operation = Some(operation.ty);
-        let mut budget = ROOT_SELECTIONS_VISITED;
-        root_fields(
+        summary.root_fields = root_counts(
             &operation.selection_set.node,
             document,
-            &mut summary.root_fields,
+            &mut HashMap::new(),
             &mut Vec::new(),
-            &mut budget,
         );
     }
+    summary.unknown_fragment = document
+        .operations
+        .iter()
+        .map(|(_, operation)| &operation.node.selection_set.node)
+        .chain(
+            document
+                .fragments
+                .values()
+                .map(|f| &f.node.selection_set.node),
+        )
+        .find_map(|set| unknown_spread(set, document))
+        .map(str::to_owned);
     for (_, operation) in document.operations.iter() {
         count(&operation.node.selection_set.node, &mut summary);
     }
@@ -322,7 +359,7 @@ mod tests {
         .unwrap();
         let summary = summarize(&document, Some("B"));
         assert_eq!(summary.operation, Some(OperationType::Mutation));
-        assert_eq!(summary.root_fields, vec!["linkKaruo".to_owned()]);
+        assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 1)]);
         assert_eq!(summarize(&document, None).operation, None);
     }
 
@@ -335,13 +372,12 @@ mod tests {
         )
         .unwrap();
         let summary = summarize(&document, None);
-        assert_eq!(summary.root_fields.len(), 3);
-        assert!(summary.root_fields.iter().all(|f| f == "linkKaruo"));
+        assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 3)]);
     }
 
     #[test]
-    fn root_fields_of_doubling_fragments_stop_early() {
-        // Each fragment spreads the next twice: 2^40 spreads if expanded in full.
+    fn counts_doubling_fragments_without_expanding_them() {
+        // Each fragment spreads the next twice: 2^40 selections of linkKaruo.
         let mut text = String::from("mutation { ...F0 }");
         for n in 0..40 {
             text.push_str(&format!(
@@ -352,7 +388,21 @@ mod tests {
         text.push_str(" fragment F40 on MutationRoot { linkKaruo(memberId: 1) { id } }");
         let document = parse_query(&text).unwrap();
         let summary = summarize(&document, None);
-        assert!(summary.root_fields.len() <= ROOT_SELECTIONS_VISITED);
+        assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 1 << 40)]);
+    }
+
+    #[test]
+    fn names_a_spread_of_an_undefined_fragment() {
+        let document = parse_query(
+            "{ ...A } fragment A on QueryRoot { ...B ...B } fragment B on QueryRoot { ...Missing }",
+        )
+        .unwrap();
+        assert_eq!(
+            summarize(&document, None).unknown_fragment.as_deref(),
+            Some("Missing")
+        );
+        let defined = parse_query("{ ...A } fragment A on QueryRoot { viewer { name } }").unwrap();
+        assert_eq!(summarize(&defined, None).unknown_fragment, None);
     }
 
     #[test]

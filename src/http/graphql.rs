@@ -563,6 +563,11 @@ async fn execute(
     if summary.operation == Some(OperationType::Subscription) {
         return Ok(request_error("subscriptions are not supported"));
     }
+    if let Some(fragment) = &summary.unknown_fragment {
+        return Ok(request_error(format!(
+            "unknown fragment \"{fragment}\"; define it in the document or remove the spread"
+        )));
+    }
     if summary.introspection && !caller.is_admin() {
         return Err(Refusal::new(
             StatusCode::FORBIDDEN,
@@ -595,15 +600,15 @@ async fn execute(
     let leads = summary
         .root_fields
         .iter()
-        .filter(|f| *f == "submitLead" || *f == "linkKaruo")
-        .count();
+        .filter(|(field, _)| field == "submitLead" || field == "linkKaruo")
+        .fold(0u64, |total, (_, times)| total.saturating_add(*times));
     let (kind, cost) = match summary.operation {
         Some(OperationType::Mutation) if leads > 0 => (OperationKind::Lead, leads),
         Some(OperationType::Mutation) => (OperationKind::Write, 1),
         _ => (OperationKind::Read, 1),
     };
     let budget = endpoint.limiter.per_minute(kind);
-    if cost > budget as usize {
+    if cost > u64::from(budget) {
         return Ok(request_error(format!(
             "the operation submits {cost} leads, more than this token's limit of {budget} per minute; send fewer leads per request"
         )));
@@ -643,7 +648,11 @@ async fn execute(
     Ok(Outcome {
         body: serialize(&response),
         request_error: false,
-        root_fields: summary.root_fields,
+        root_fields: summary
+            .root_fields
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect(),
         error_codes,
     })
 }

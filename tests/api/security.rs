@@ -248,6 +248,73 @@ async fn lead_budget_counts_each_aliased_lead() {
 }
 
 #[tokio::test]
+async fn lead_budget_counts_leads_behind_spreads() {
+    // Hundreds of spreads of a fragment chain before the lead fields must not hide them.
+    let app = TestApp::spawn_with(&["--rate-leads-per-minute", "5"]).await;
+    let mut query = String::from("mutation {");
+    for _ in 0..340 {
+        query.push_str(" ...C0");
+    }
+    for n in 0..6 {
+        query.push_str(&format!(
+            " l{n}: submitLead(input: {{ phone: \"1390000000{n}\" }}) {{ alreadySubmitted }}"
+        ));
+    }
+    query.push_str(" }");
+    for n in 0..30 {
+        query.push_str(&format!(
+            " fragment C{n} on MutationRoot {{ ...C{} }}",
+            n + 1
+        ));
+    }
+    query.push_str(" fragment C30 on MutationRoot { __typename }");
+    let body = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&app.integrator)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("submits 6 leads"));
+}
+
+#[tokio::test]
+async fn unknown_fragment_is_rejected_before_validation() {
+    // Expanding these spreads would take 2^24 steps before validation finds the missing
+    // fragment.
+    let app = TestApp::spawn().await;
+    let mut query = String::from("{ ...F0 }");
+    for n in 0..24 {
+        query.push_str(&format!(
+            " fragment F{n} on QueryRoot {{ ...F{m} ...F{m} }}",
+            m = n + 1
+        ));
+    }
+    query.push_str(" fragment F24 on QueryRoot { ...Missing }");
+    let (_, body) = app.post(Some(&app.service), &query, json!({})).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    // The gateway's own message: the document never reached the validator.
+    assert_eq!(
+        body["errors"][0]["message"],
+        "unknown fragment \"Missing\"; define it in the document or remove the spread"
+    );
+}
+
+#[tokio::test]
 async fn cors_allows_only_configured_origins() {
     let app = TestApp::spawn_with(&["--cors-origins", "https://admin.example.com"]).await;
     let preflight = |origin: &'static str| {
