@@ -157,7 +157,9 @@ impl Refusal {
         self
     }
 
-    fn into_response(self, media: MediaType, request_id: &RequestId, log: RequestLog) -> Response {
+    /// Returns the response body: one error with the code, and the request id or the wait
+    /// where they apply.
+    fn body(&self, request_id: &RequestId) -> serde_json::Value {
         let mut extensions = json!({ "code": self.code });
         if self.code == "INTERNAL" {
             extensions["requestId"] = json!(request_id.0);
@@ -165,7 +167,11 @@ impl Refusal {
         if let Some(seconds) = self.retry_after {
             extensions["retryAfter"] = json!(seconds);
         }
-        let body = json!({ "errors": [{ "message": self.message, "extensions": extensions }] });
+        json!({ "errors": [{ "message": self.message, "extensions": extensions }] })
+    }
+
+    fn into_response(self, media: MediaType, request_id: &RequestId, log: RequestLog) -> Response {
+        let body = self.body(request_id);
         let mut response = (
             self.status,
             [(header::CONTENT_TYPE, media.content_type())],
@@ -467,9 +473,7 @@ async fn run_batch(
             Value::Object(map) => match parse_params(map) {
                 Ok(params) => match execute(endpoint, caller, request_id, params, false).await {
                     Ok(outcome) => outcome.body,
-                    Err(refusal) => {
-                        json!({ "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }] }).to_string()
-                    }
+                    Err(refusal) => refusal.body(request_id).to_string(),
                 },
                 Err(message) => {
                     json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] }).to_string()

@@ -179,6 +179,19 @@ async fn batch_is_refused_unless_enabled() {
 }
 
 #[tokio::test]
+async fn rate_limited_batch_item_carries_retry_after() {
+    let app = TestApp::spawn_with(&["--max-batch", "2", "--rate-reads-per-minute", "1"]).await;
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
+    let (status, _, text) = raw_post(&app, Some("application/json"), None, batch).await;
+    assert_eq!(status, StatusCode::OK);
+    let items: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(items[0]["data"]["__typename"], "QueryRoot", "{items}");
+    let error = &items[1]["errors"][0]["extensions"];
+    assert_eq!(error["code"], "RATE_LIMITED", "{items}");
+    assert!(error["retryAfter"].as_u64().unwrap() >= 1, "{items}");
+}
+
+#[tokio::test]
 async fn every_response_carries_security_headers_and_request_id() {
     let app = TestApp::spawn().await;
     let response = app
