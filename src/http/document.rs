@@ -23,6 +23,9 @@ pub struct DocumentSummary {
     /// A fragment that a spread names but the document does not define. Validation rejects
     /// such a document, but only after walking every expansion of the spreads around it.
     pub unknown_fragment: Option<String>,
+    /// Variables of that operation with a non-null type and no default, with their types.
+    /// A request that leaves one out fails before execution.
+    pub required_variables: Vec<(String, String)>,
     /// Aliases in the whole document.
     pub aliases: usize,
     /// Field selections in the whole document, counting each repeat.
@@ -208,6 +211,17 @@ pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) ->
             &mut Vec::new(),
         );
         summary.operation = Some(operation.ty);
+        summary.required_variables = operation
+            .variable_definitions
+            .iter()
+            .filter(|v| !v.node.var_type.node.nullable && v.node.default_value.is_none())
+            .map(|v| {
+                (
+                    v.node.name.node.to_string(),
+                    v.node.var_type.node.to_string(),
+                )
+            })
+            .collect();
         summary.root_fields = root_counts(
             &operation.selection_set.node,
             document,

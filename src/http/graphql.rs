@@ -567,6 +567,17 @@ async fn execute(
     if summary.operation == Some(OperationType::Subscription) {
         return Ok(request_error("subscriptions are not supported"));
     }
+    for (name, kind) in &summary.required_variables {
+        let given = request
+            .variables
+            .get(name.as_str())
+            .is_some_and(|value| *value != GqlValue::Null);
+        if !given {
+            return Ok(request_error(format!(
+                "variable \"${name}\" of required type {kind} was not provided; send it in `variables`"
+            )));
+        }
+    }
     if let Some(fragment) = &summary.unknown_fragment {
         return Ok(request_error(format!(
             "unknown fragment \"{fragment}\"; define it in the document or remove the spread"

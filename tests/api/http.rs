@@ -192,6 +192,30 @@ async fn rate_limited_batch_item_carries_retry_after() {
 }
 
 #[tokio::test]
+async fn missing_required_variable_is_a_request_error() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "query": "query($id: ID!) { matchRecord(id: $id) { id } }" }).to_string();
+    let (status, _, text) = raw_post(
+        &app,
+        Some("application/json"),
+        Some("application/graphql-response+json"),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let response: Value = serde_json::from_str(&text).unwrap();
+    assert!(response.get("data").is_none(), "{response}");
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    assert!(response["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"$id\" of required type ID!"));
+}
+
+#[tokio::test]
 async fn every_response_carries_security_headers_and_request_id() {
     let app = TestApp::spawn().await;
     let response = app
