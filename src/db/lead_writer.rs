@@ -25,8 +25,8 @@ use super::{
 };
 use crate::error::{GatewayError, Result};
 
-/// Maximum writes committed in one transaction. Large enough to absorb a burst, small enough
-/// that one transaction never holds the SQLite write lock for long.
+/// Maximum writes committed in one transaction: large enough to absorb a burst, and small
+/// enough to keep each transaction's hold on the SQLite write lock short.
 const MAX_BATCH: usize = 128;
 
 /// Writes waiting for the writer; a caller beyond this waits to enqueue.

@@ -69,19 +69,23 @@ impl MatchRelations {
             return Ok(None);
         }
         let loader = loader(ctx)?;
-        let member_ids = records.iter().flat_map(|r| {
-            let requester = want_requester.then_some(MemberKey(r.requester_id));
-            let partner = want_partner.then_some(MemberKey(r.partner_id));
-            requester.into_iter().chain(partner)
-        });
-        let pool_ids = records
-            .iter()
-            .filter(|_| want_pools)
-            .map(|r| PoolKey(r.pool_id));
-        let lead_ids = records
-            .iter()
-            .filter(|_| want_leads)
-            .filter_map(|r| r.lead_id.map(LeadKey));
+        let mut member_ids = Vec::new();
+        let mut pool_ids = Vec::new();
+        let mut lead_ids = Vec::new();
+        for record in records {
+            if want_requester {
+                member_ids.push(MemberKey(record.requester_id));
+            }
+            if want_partner {
+                member_ids.push(MemberKey(record.partner_id));
+            }
+            if want_pools {
+                pool_ids.push(PoolKey(record.pool_id));
+            }
+            if want_leads {
+                lead_ids.extend(record.lead_id.map(LeadKey));
+            }
+        }
         let (members, pools, leads) = futures::join!(
             loader.load_many(member_ids),
             loader.load_many(pool_ids),

@@ -164,8 +164,8 @@ fn root_counts<'a>(
                     visiting.pop();
                     memo.insert(key.as_str(), inner);
                 }
-                for (field, times) in memo[name].clone() {
-                    add_count(&mut counts, &field, times);
+                for (field, times) in &memo[name] {
+                    add_count(&mut counts, field, *times);
                 }
             }
         }

@@ -568,11 +568,11 @@ async fn execute(
         return Ok(request_error("subscriptions are not supported"));
     }
     for (name, kind) in &summary.required_variables {
-        let given = request
+        let provided = request
             .variables
             .get(name.as_str())
             .is_some_and(|value| *value != GqlValue::Null);
-        if !given {
+        if !provided {
             return Ok(request_error(format!(
                 "variable \"${name}\" of required type {kind} was not provided; send it in `variables`"
             )));

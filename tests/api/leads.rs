@@ -29,6 +29,18 @@ async fn submit(app: &TestApp, token: &str, input: Value) -> Value {
     app.query(token, SUBMIT, json!({ "input": input })).await["submitLead"].clone()
 }
 
+/// Sends every input as a `submitLead` of the INTEGRATOR token at once, and returns each
+/// status and body in input order.
+async fn submit_concurrently(
+    app: &TestApp,
+    inputs: impl IntoIterator<Item = Value>,
+) -> Vec<(reqwest::StatusCode, Value)> {
+    let calls = inputs
+        .into_iter()
+        .map(|input| app.post(Some(&app.integrator), SUBMIT, json!({ "input": input })));
+    futures::future::join_all(calls).await
+}
+
 async fn lead(app: &TestApp, id: &str) -> Value {
     app.query(&app.admin, LEAD, json!({ "id": id })).await["ckbLead"].clone()
 }
@@ -399,20 +411,13 @@ async fn hundred_submissions_with_one_idempotency_key_store_and_send_once() {
 
 #[tokio::test]
 async fn burst_with_repeated_key_counts_every_lead() {
-    // Writes of concurrent requests are committed together; a repeated key fails its own
-    // write, never its neighbours'.
+    // Writes of concurrent requests are committed together. A repeated key stores nothing and
+    // returns the earlier lead, and the other writes of its batch are stored as usual.
     let (app, ckb) = gateway_with_ckb(&[]).await;
     let distinct = (0..60).map(|n| json!({ "phone": format!("136{n:08}") }));
     let repeated =
         (0..20).map(|_| json!({ "phone": "13500000000", "idempotencyKey": "double-click" }));
-    let calls = distinct.chain(repeated).map(|input| {
-        let app = &app;
-        async move {
-            app.post(Some(&app.integrator), SUBMIT, json!({ "input": input }))
-                .await
-        }
-    });
-    let results = futures::future::join_all(calls).await;
+    let results = submit_concurrently(&app, distinct.chain(repeated)).await;
     let mut ids = std::collections::HashSet::new();
     for (status, body) in &results {
         assert_eq!(*status, reqwest::StatusCode::OK, "{body}");
@@ -836,19 +841,12 @@ async fn concurrent_key_reuse_is_a_conflict() {
     // Both requests pass the early key check before either lead is stored, so the conflict
     // is found when the second one is stored.
     let (app, ckb) = gateway_with_ckb(&[]).await;
-    let calls = (0..10).flat_map(|pair| {
+    let inputs = (0..10).flat_map(|pair| {
         (0..2).map(move |person| {
             json!({ "phone": format!("1320{pair:03}{person:04}"), "idempotencyKey": format!("pair-{pair}") })
         })
     });
-    let calls = calls.map(|input| {
-        let app = &app;
-        async move {
-            app.post(Some(&app.integrator), SUBMIT, json!({ "input": input }))
-                .await
-        }
-    });
-    let results = futures::future::join_all(calls).await;
+    let results = submit_concurrently(&app, inputs).await;
     for (pair, answers) in results.chunks(2).enumerate() {
         let conflicts = answers
             .iter()
