@@ -217,9 +217,10 @@ impl CkbClient {
                 )
                 .body(form_body(&signed.params)),
         };
-        if let Some(request_id) = request_id {
-            request = request.header("x-request-id", request_id);
-        }
+        // A call without a request behind it (a lead stored by another tool, a call made
+        // in-process) still gets an id, so that every call can be found in CKB's logs.
+        let request_id = request_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        request = request.header("x-request-id", request_id);
         let started = std::time::Instant::now();
         let response = request.send().await?;
         let http_status = response.status().as_u16();

@@ -153,7 +153,7 @@ impl ManageClient {
     }
 
     /// Logs in and returns a fresh token.
-    async fn login(&self, base: &str) -> Result<CachedToken, ManageError> {
+    async fn login(&self, base: &str, request_id: &str) -> Result<CachedToken, ManageError> {
         let credentials = self
             .credentials
             .as_ref()
@@ -166,6 +166,7 @@ impl ManageClient {
         let response = self
             .http
             .post(format!("{base}/v1/auth/login"))
+            .header("x-request-id", request_id)
             .json(&body)
             .send()
             .await
@@ -188,7 +189,12 @@ impl ManageClient {
         })
     }
 
-    async fn token(&self, base: &str, force: bool) -> Result<String, ManageError> {
+    async fn token(
+        &self,
+        base: &str,
+        force: bool,
+        request_id: &str,
+    ) -> Result<String, ManageError> {
         let mut tokens = self.tokens.lock().await;
         let now = chrono::Utc::now().timestamp();
         if !force {
@@ -197,7 +203,7 @@ impl ManageClient {
             }
         }
         let started = std::time::Instant::now();
-        let fresh = self.login(base).await;
+        let fresh = self.login(base, request_id).await;
         self.record("login", started, &fresh);
         let fresh = fresh?;
         let token = fresh.token.clone();
@@ -211,6 +217,7 @@ impl ManageClient {
         base: &str,
         path: &str,
         query: &[(&str, String)],
+        request_id: &str,
     ) -> Result<Value, ManageError> {
         let call = if path.ends_with("getUserList") {
             "user_list"
@@ -219,9 +226,9 @@ impl ManageClient {
         };
         let mut renewed = false;
         loop {
-            let token = self.token(base, renewed).await?;
+            let token = self.token(base, renewed, request_id).await?;
             let started = std::time::Instant::now();
-            let result = self.get_once(base, path, query, &token).await;
+            let result = self.get_once(base, path, query, &token, request_id).await;
             self.record(call, started, &result);
             match result? {
                 Answer::Refused if !renewed => {
@@ -244,11 +251,13 @@ impl ManageClient {
         path: &str,
         query: &[(&str, String)],
         token: &str,
+        request_id: &str,
     ) -> Result<Answer, ManageError> {
         let response = self
             .http
             .get(format!("{base}{path}"))
             .bearer_auth(token)
+            .header("x-request-id", request_id)
             .query(query)
             .send()
             .await
@@ -266,13 +275,18 @@ impl ManageClient {
     }
 
     /// Reads every plan of `plan/list`, page by page: the first page gives the total, and the
-    /// remaining pages are fetched concurrently.
-    pub async fn plan_list(&self, base: &str) -> Result<Vec<RemotePlan>, ManageError> {
+    /// remaining pages are fetched concurrently. Every call carries `request_id`.
+    pub async fn plan_list(
+        &self,
+        base: &str,
+        request_id: &str,
+    ) -> Result<Vec<RemotePlan>, ManageError> {
         let first = self
             .get(
                 base,
                 "/v1/plan/list",
                 &[("page", "1".into()), ("limit", PAGE_SIZE.to_string())],
+                request_id,
             )
             .await?;
         let total = first.get("total").and_then(as_i64).unwrap_or(0);
@@ -283,6 +297,7 @@ impl ManageClient {
                 base,
                 "/v1/plan/list",
                 &[("page", page.to_string()), ("limit", PAGE_SIZE.to_string())],
+                request_id,
             )
             .await
         });
@@ -299,6 +314,7 @@ impl ManageClient {
         base: &str,
         remote_plan_id: i64,
         page: i64,
+        request_id: &str,
     ) -> Result<(i64, Vec<RemoteLead>), ManageError> {
         let data = self
             .get(
@@ -310,6 +326,7 @@ impl ManageClient {
                     ("page", page.to_string()),
                     ("pageSize", PAGE_SIZE.to_string()),
                 ],
+                request_id,
             )
             .await?;
         let total = data.get("total").and_then(as_i64).unwrap_or(0);

@@ -62,16 +62,23 @@ impl RemoteStats {
         }
     }
 
-    /// The numbers of every server in `bases`, read concurrently.
-    pub async fn views(&self, bases: &[String]) -> HashMap<String, RemoteView> {
+    /// The numbers of every server in `bases`, read concurrently. A fetch this call makes
+    /// carries `request_id`, or a fresh id when the caller has none.
+    pub async fn views(
+        &self,
+        bases: &[String],
+        request_id: Option<&str>,
+    ) -> HashMap<String, RemoteView> {
+        let request_id = request_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        let request_id = request_id.as_str();
         let reads = bases
             .iter()
-            .map(|base| async move { (base.clone(), self.view(base).await) });
+            .map(|base| async move { (base.clone(), self.view(base, request_id).await) });
         futures::future::join_all(reads).await.into_iter().collect()
     }
 
     /// The numbers of one server, fetched if the cached ones are older than the period.
-    pub async fn view(&self, base: &str) -> RemoteView {
+    pub async fn view(&self, base: &str, request_id: &str) -> RemoteView {
         if !self.manage.is_configured() {
             return RemoteView {
                 snapshot: None,
@@ -95,7 +102,7 @@ impl RemoteStats {
             self.hits.fetch_add(1, Ordering::Relaxed);
         } else {
             self.misses.fetch_add(1, Ordering::Relaxed);
-            match self.manage.plan_list(base).await {
+            match self.manage.plan_list(base, request_id).await {
                 Ok(plans) => {
                     entry.snapshot = Some(Arc::new(Snapshot {
                         fetched_at: crate::db::now(),
@@ -104,7 +111,7 @@ impl RemoteStats {
                     entry.error = None;
                 }
                 Err(error) => {
-                    tracing::warn!(ckb = %base, error = %error, "reading CKB's plan numbers failed; showing the last good numbers");
+                    tracing::warn!(ckb = %base, request_id, error = %error, "reading CKB's plan numbers failed; showing the last good numbers");
                     entry.error = Some(error.to_string());
                 }
             }

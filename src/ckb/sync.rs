@@ -10,6 +10,7 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use sea_orm::DatabaseConnection;
 use tokio::{sync::Mutex, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::manage::{ManageClient, ManageError, PAGE_SIZE};
 use crate::{db, domain::FriendStatus, error::Result};
@@ -33,11 +34,19 @@ impl FriendSync {
     }
 
     /// Reads every plan that has a remote plan id and stores the statuses; returns how many
-    /// leads changed.
+    /// leads changed. The round's CKB calls share one fresh request id, which its log lines
+    /// carry too.
     pub async fn run_once(&self) -> Result<u64> {
         if !self.manage.is_configured() {
             return Ok(0);
         }
+        let request_id = uuid::Uuid::new_v4().to_string();
+        self.run_round(&request_id)
+            .instrument(tracing::info_span!("friend_sync", request_id = %request_id))
+            .await
+    }
+
+    async fn run_round(&self, request_id: &str) -> Result<u64> {
         let plans = db::plans::list(&self.db).await?;
         let mut changed = 0;
         for plan in plans.into_iter().filter(|plan| plan.enabled) {
@@ -48,7 +57,7 @@ impl FriendSync {
             if self.unsupported.lock().await.contains(&base) {
                 continue;
             }
-            match self.sync_plan(plan.id, &base, remote_id).await {
+            match self.sync_plan(plan.id, &base, remote_id, request_id).await {
                 Ok(count) => changed += count,
                 Err(SyncError::Ckb(ManageError::NotSupported(message))) => {
                     tracing::warn!(ckb = %base, %message, "CKB has no plan/getUserList (its 2025 version); friend statuses stay empty for its plans");
@@ -68,13 +77,14 @@ impl FriendSync {
         plan_id: i64,
         base: &str,
         remote_id: i64,
+        request_id: &str,
     ) -> std::result::Result<u64, SyncError> {
         let mut changed = 0;
         let mut page = 1;
         loop {
             let (total, leads) = self
                 .manage
-                .plan_leads(base, remote_id, page)
+                .plan_leads(base, remote_id, page, request_id)
                 .await
                 .map_err(SyncError::Ckb)?;
             for status in [

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-use super::{context::state, plans::CkbPlan};
+use super::{
+    context::{request_id, state},
+    plans::CkbPlan,
+};
 use crate::{
     auth::{RoleGuard, ADMIN_SERVICE},
     ckb::stats::RemoteView,
@@ -258,6 +261,7 @@ fn endpoint_key(endpoint: &str) -> &str {
 pub async fn remote_views(
     state: &AppState,
     plans: &[ckb_plan::Model],
+    request_id: Option<&str>,
 ) -> HashMap<String, RemoteView> {
     let mut bases: Vec<String> = plans
         .iter()
@@ -266,7 +270,7 @@ pub async fn remote_views(
         .collect();
     bases.sort();
     bases.dedup();
-    state.remote_stats.views(&bases).await
+    state.remote_stats.views(&bases, request_id).await
 }
 
 /// Builds the plan statistics of a window from the window's lead counts and CKB's cached
@@ -276,10 +280,11 @@ pub async fn plan_stats(
     plans: Vec<ckb_plan::Model>,
     window: StatsWindow,
     counts: &HashMap<(i64, LeadOrigin), LeadCounts>,
+    request_id: Option<&str>,
 ) -> Result<(Vec<CkbPlanStats>, LeadCounts)> {
     let (last_leads, views) = futures::join!(
         db::stats::last_lead_times(&state.db),
-        remote_views(state, &plans),
+        remote_views(state, &plans, request_id),
     );
     let last_leads = last_leads?;
     let mut all = LeadCounts::default();
@@ -346,7 +351,9 @@ impl OverviewQuery {
         let counts = db::stats::window_counts(&state.db, since).await?;
         let (tab_counts, by_kind) = (&counts.tabs, &counts.by_kind);
         let plans = db::plans::list(&state.db).await?;
-        let (plans, leads) = plan_stats(state, plans, window, &counts.leads).await?;
+        let request_id = request_id(ctx);
+        let (plans, leads) =
+            plan_stats(state, plans, window, &counts.leads, request_id.as_deref()).await?;
 
         let tab = |key, label_zh, label_en, count, windowed| FindPartnerTab {
             key,

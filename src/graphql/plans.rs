@@ -83,7 +83,15 @@ impl CkbPlan {
         let state = state(ctx)?;
         let since = window.since(state, crate::db::now());
         let counts = crate::db::stats::window_counts(&state.db, since).await?;
-        let (mut stats, _) = plan_stats(state, vec![self.0.clone()], window, &counts.leads).await?;
+        let request_id = request_id(ctx);
+        let (mut stats, _) = plan_stats(
+            state,
+            vec![self.0.clone()],
+            window,
+            &counts.leads,
+            request_id.as_deref(),
+        )
+        .await?;
         stats.pop().ok_or_else(|| {
             GatewayError::internal(anyhow::anyhow!("plan statistics returned no row"))
         })

@@ -361,3 +361,52 @@ async fn missing_credentials_are_explained() {
         "{stats}"
     );
 }
+
+/// Posts `query` as the admin with an `x-request-id` header.
+async fn post_with_request_id(app: &TestApp, token: &str, query: &str, variables: Value, id: &str) {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(token)
+        .header("x-request-id", id)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], id);
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn every_ckb_call_carries_the_request_id_that_caused_it() {
+    let ckb = spawn_ckb_with(manual_clock(CkbVersion::Current)).await;
+    let app = gateway(&ckb, "60").await;
+
+    let integrator = app.integrator.clone();
+    post_with_request_id(
+        &app,
+        &integrator,
+        SUBMIT,
+        json!({ "input": { "phone": "13500001111" } }),
+        "lead-trace-1",
+    )
+    .await;
+    let admin = app.admin.clone();
+    post_with_request_id(&app, &admin, OVERVIEW, json!({}), "overview-trace-1").await;
+    app.state().friend_sync.run_once().await.unwrap();
+
+    let counts = ckb.counts();
+    let last = |path: &str| counts.last_request_ids.get(path).cloned();
+    assert_eq!(last("/v1/api/scenarios").as_deref(), Some("lead-trace-1"));
+    assert_eq!(last("/v1/auth/login").as_deref(), Some("overview-trace-1"));
+    assert_eq!(last("/v1/plan/list").as_deref(), Some("overview-trace-1"));
+    // The background sync has no request of its own, so its round makes up an id.
+    let sync_id = last("/v1/plan/getUserList").expect("the sync read the plan's leads");
+    assert!(!sync_id.is_empty() && sync_id != "overview-trace-1");
+    assert!(
+        counts.requests_without_id.is_empty(),
+        "calls without a request id: {:?}",
+        counts.requests_without_id
+    );
+}

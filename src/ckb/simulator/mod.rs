@@ -502,15 +502,25 @@ fn router(state: Arc<SimState>) -> Router {
 }
 
 /// Counts requests to the management paths (`/v1/auth/…`, `/v1/plan/…`), so
-/// that tests can check how often a client logs in or reads plans.
+/// that tests can check how often a client logs in or reads plans, and notes
+/// the `x-request-id` of every CKB call, so that tests can trace a call back to
+/// the request that caused it.
 async fn count_management_requests(
     State(state): State<Arc<SimState>>,
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/v1/auth/") || path.starts_with("/v1/plan/") {
-        state.store().count_management_request(path);
+    if path.starts_with("/v1/") {
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok());
+        let mut store = state.store();
+        store.note_request_id(path, request_id);
+        if path.starts_with("/v1/auth/") || path.starts_with("/v1/plan/") {
+            store.count_management_request(path);
+        }
     }
     next.run(request).await
 }

@@ -139,6 +139,12 @@ pub struct SimCounts {
     /// answer.
     #[serde(default)]
     pub management_requests: BTreeMap<String, u64>,
+    /// Per CKB path, the `x-request-id` of the last request that carried one.
+    #[serde(default)]
+    pub last_request_ids: BTreeMap<String, String>,
+    /// Per CKB path, requests that carried no `x-request-id`.
+    #[serde(default)]
+    pub requests_without_id: BTreeMap<String, u64>,
 }
 
 /// Lead request outcomes by kind.
@@ -536,6 +542,24 @@ impl Store {
             .management_requests
             .entry(path.to_owned())
             .or_default() += 1;
+    }
+
+    /// Notes the `x-request-id` of a request to a CKB path, or its absence.
+    pub fn note_request_id(&mut self, path: &str, request_id: Option<&str>) {
+        match request_id {
+            Some(id) => {
+                self.counts
+                    .last_request_ids
+                    .insert(path.to_owned(), id.to_owned());
+            }
+            None => {
+                *self
+                    .counts
+                    .requests_without_id
+                    .entry(path.to_owned())
+                    .or_default() += 1;
+            }
+        }
     }
 
     pub fn counts(&self) -> SimCounts {
