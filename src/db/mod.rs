@@ -21,6 +21,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    TransactionTrait,
 };
 
 /// Counts the SQL statements the process has run. Tests use it to check that a query's cost
@@ -93,11 +94,34 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> anyhow::Result<Datab
     Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
+/// The PostgreSQL advisory lock key that serialises migrations: "pgw-migr" in ASCII.
+const MIGRATION_LOCK_KEY: i64 = 0x7067_772d_6d69_6772;
+
 /// Applies every pending migration.
+///
+/// Replicas started together on a new database would otherwise all see the same migrations
+/// pending and create the same tables at once, and all but one would fail. Each applies them
+/// in one transaction that first takes a lock: on PostgreSQL an advisory lock, on SQLite the
+/// database's write lock, taken by a write that changes nothing. The replicas after the first
+/// wait for it, then find nothing pending.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
-        .await
-        .context("failed to apply migrations")
+    let apply = async {
+        let lock = if is_postgres(db) {
+            format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+        } else {
+            // The write needs the migration table; SQLite serialises its creation itself.
+            Migrator::install(db).await?;
+            format!(
+                "UPDATE \"{}\" SET applied_at = applied_at WHERE 0 = 1",
+                Migrator::migration_table_name().to_string()
+            )
+        };
+        let transaction = db.begin().await?;
+        transaction.execute_unprepared(&lock).await?;
+        Migrator::up(&transaction, None).await?;
+        transaction.commit().await
+    };
+    apply.await.context("failed to apply migrations")
 }
 
 /// The names of migrations not yet applied.

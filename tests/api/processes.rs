@@ -241,3 +241,37 @@ async fn two_replicas_deliver_every_lead_once_when_one_is_killed() {
     // out; CKB answers 已存在 and creates nothing.
     println!("replicas: {LEADS} of {LEADS} leads created once each in CKB; leads sent a second time after the kill (answered 已存在): {sent_twice}");
 }
+
+#[tokio::test]
+async fn replicas_starting_together_on_a_new_database_migrate_it_once() {
+    let (_database, url) = process_database().await;
+    // Each `migrate apply` is its own process, as replicas started together would be.
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+                    .args(["migrate", "apply", "--database-url", &url])
+                    .output()
+                    .expect("partner-gateway runs")
+            })
+        })
+        .collect();
+    for run in runs {
+        let output = run.await.unwrap();
+        assert!(
+            output.status.success(),
+            "a concurrent migrate failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(["migrate", "status", "--database-url", &url])
+        .output()
+        .unwrap();
+    let status = String::from_utf8(status.stdout).unwrap();
+    assert!(
+        !status.is_empty() && !status.to_lowercase().contains("pending"),
+        "{status}"
+    );
+}
