@@ -180,12 +180,19 @@ pub async fn update(
 
 /// Enables or disables a pool. The selected pool of a kind cannot be disabled, because the
 /// kind would then have no pool to match from.
+///
+/// The check and the write run in one transaction that waits for any selection in progress
+/// (the same lock as [`select`]), so a pool cannot be selected between the check and the write.
 pub async fn set_enabled(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     id: i64,
     enabled: bool,
 ) -> Result<partner_pool::Model> {
-    let pool = find(db, id).await?;
+    let txn = db.begin().await?;
+    super::lock_single_flag(&txn, SingleFlag::SelectedPool).await?;
+    // The first write takes SQLite's write lock, which a selection holds until it commits.
+    super::touch(&txn, "partner_pools", id).await?;
+    let pool = find(&txn, id).await?;
     if !enabled && pool.selected {
         return Err(GatewayError::conflict(format!(
             "partner pool {id} is the selected pool of kind {}; select another pool of that kind before disabling this one",
@@ -195,7 +202,9 @@ pub async fn set_enabled(
     let mut active: partner_pool::ActiveModel = pool.into();
     active.enabled = Set(enabled);
     active.updated_at = Set(crate::db::now());
-    Ok(active.update(db).await?)
+    let pool = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(pool)
 }
 
 /// Makes the pool the one selected pool of its kind, in one transaction. Concurrent selections

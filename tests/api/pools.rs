@@ -140,6 +140,43 @@ async fn selected_pool_cannot_be_disabled() {
 }
 
 #[tokio::test]
+async fn disabling_a_pool_while_it_is_selected_leaves_the_selected_pool_enabled() {
+    let app = TestApp::spawn().await;
+    let first = app
+        .create_pool(json!({ "name": "A", "kind": "PARTNER", "source": "ALL_MEMBERS" }))
+        .await;
+    const ENABLE: &str =
+        "mutation($id: ID!, $on: Boolean!) { setPartnerPoolEnabled(id: $id, enabled: $on) { enabled } }";
+    const SELECTED: &str = "{ selectedPartnerPool(kind: PARTNER) { id enabled } }";
+    // Each round races one pool's selection against its disabling: either may win, but the
+    // kind must never end with a disabled pool selected.
+    for round in 0..40 {
+        let pool = app
+            .create_pool(
+                json!({ "name": format!("池 {round}"), "kind": "PARTNER", "source": "ALL_MEMBERS" }),
+            )
+            .await;
+        let (select, disable) = futures::join!(
+            app.post(Some(&app.admin), SELECT, json!({ "id": pool })),
+            app.post(Some(&app.admin), ENABLE, json!({ "id": pool, "on": false })),
+        );
+        for (status, body) in [select, disable] {
+            assert_eq!(status, reqwest::StatusCode::OK, "body: {body}");
+            if let Some(errors) = body.get("errors") {
+                assert_eq!(errors[0]["extensions"]["code"], "CONFLICT", "{body}");
+            }
+        }
+        let selected = app.query(&app.admin, SELECTED, json!({})).await;
+        assert_eq!(
+            selected["selectedPartnerPool"]["enabled"], true,
+            "round {round}: {selected}"
+        );
+        // Back to the first pool, so that the next round starts from the same state.
+        app.query(&app.admin, SELECT, json!({ "id": first })).await;
+    }
+}
+
+#[tokio::test]
 async fn disabled_pool_cannot_be_selected() {
     let app = TestApp::spawn().await;
     app.create_pool(json!({ "name": "A", "kind": "PARTNER", "source": "ALL_MEMBERS" }))
