@@ -62,7 +62,7 @@ impl RemoteStats {
         }
     }
 
-    /// The numbers of every server in `bases`, read concurrently. A fetch this call makes
+    /// Reads the numbers of every server in `bases` concurrently. A fetch this call makes
     /// carries `request_id`, or a fresh id when the caller has none.
     pub async fn views(
         &self,

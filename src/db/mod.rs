@@ -99,9 +99,9 @@ const MIGRATION_LOCK_KEY: i64 = 0x7067_772d_6d69_6772;
 
 /// Applies every pending migration.
 ///
-/// Replicas started together on a new database would otherwise all see the same migrations
-/// pending and create the same tables at once, and all but one would fail. Each applies them
-/// in one transaction that first takes a lock: on PostgreSQL an advisory lock, on SQLite the
+/// Replicas started together on a new database would otherwise all find the same migrations
+/// pending, and all but the first would fail creating the same tables. So each applies them in
+/// one transaction that first takes a lock: an advisory lock on PostgreSQL, and on SQLite the
 /// database's write lock, taken by a write that changes nothing. The replicas after the first
 /// wait for it, then find nothing pending.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

@@ -52,6 +52,15 @@ async fn viewer_reports_token_name_and_role() {
 }
 
 #[tokio::test]
+async fn viewer_reports_utc_offset() {
+    let app = TestApp::spawn_with(&["--utc-offset-hours", "-3"]).await;
+    let data = app
+        .query(&app.integrator, "{ viewer { utcOffsetHours } }", json!({}))
+        .await;
+    assert_eq!(data["viewer"]["utcOffsetHours"], -3);
+}
+
+#[tokio::test]
 async fn revoked_token_stops_working_at_once_without_the_cache() {
     let app = TestApp::spawn_with(&["--token-cache-ms", "0"]).await;
     let db = &app.state().db;

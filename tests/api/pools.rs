@@ -140,7 +140,7 @@ async fn selected_pool_cannot_be_disabled() {
 }
 
 #[tokio::test]
-async fn disabling_a_pool_while_it_is_selected_leaves_the_selected_pool_enabled() {
+async fn disable_racing_select_keeps_pool_enabled() {
     let app = TestApp::spawn().await;
     let first = app
         .create_pool(json!({ "name": "A", "kind": "PARTNER", "source": "ALL_MEMBERS" }))

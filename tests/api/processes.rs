@@ -243,7 +243,7 @@ async fn two_replicas_deliver_every_lead_once_when_one_is_killed() {
 }
 
 #[tokio::test]
-async fn replicas_starting_together_on_a_new_database_migrate_it_once() {
+async fn concurrent_migrations_apply_once() {
     let (_database, url) = process_database().await;
     // Each `migrate apply` is its own process, as replicas started together would be.
     let runs: Vec<_> = (0..6)

@@ -169,6 +169,39 @@ async fn console_shows_the_apis_numbers() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and ChromeDriver: apt-get install chromium chromium-driver"]
+async fn console_times_follow_utc_offset() {
+    let gateway = Gateway::start(&["--utc-offset-hours", "-5"]).await;
+    let browser = Browser::start().await;
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async {
+        log_in(&browser, &gateway).await;
+        wait_for_screen(&browser, "overview", "LAST_7_DAYS").await;
+        browser.click("button[data-window=TODAY]").await;
+        wait_for_screen(&browser, "overview", "TODAY").await;
+        let line = browser
+            .eval("return document.querySelector('#screen .toolbar .muted').textContent;")
+            .await;
+        let line = line.as_str().unwrap().to_owned();
+        // TODAY starts at midnight at UTC−5, so a console on Beijing time would show 13:00:00.
+        assert!(line.contains(" 00:00:00 起"), "{line}");
+        assert!(line.contains("（UTC−5）"), "{line}");
+        let since = overview_over_http(&gateway, "TODAY").await["since"].clone();
+        let since: chrono::DateTime<chrono::Utc> = since.as_str().unwrap().parse().unwrap();
+        let local = since.with_timezone(&chrono::FixedOffset::west_opt(5 * 3600).unwrap());
+        assert!(
+            line.contains(&local.format("%Y/%m/%d 00:00:00").to_string()),
+            "{line} does not show {local}"
+        );
+    }))
+    .await;
+    browser.close().await;
+    gateway.shutdown().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 async fn walk_console(browser: &Browser, gateway: &Gateway) {
     log_in(browser, gateway).await;
 

@@ -96,7 +96,7 @@
   var queries = {
     overview:
       'query ConsoleOverview($window: StatsWindow!) {\n' +
-      '  viewer { name role }\n' +
+      '  viewer { name role utcOffsetHours }\n' +
       '  findPartnerOverview(window: $window) {\n' +
       '    window since generatedAt\n' +
       '    tabs { key labelZh count windowed }\n' +
@@ -114,7 +114,7 @@
 
     matchRecords:
       'query ConsoleMatchRecords($first: Int!, $after: String, $filter: MatchRecordFilter, $orderBy: MatchRecordOrder!, $firstPage: Boolean!) {\n' +
-      '  viewer { name role }\n' +
+      '  viewer { name role utcOffsetHours }\n' +
       '  pools: partnerPools(first: 100) @include(if: $firstPage) { nodes { id name kind } }\n' +
       '  list: matchRecords(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n' +
       '    ' + PAGE + '\n' +
@@ -124,7 +124,7 @@
 
     partnerPools:
       'query ConsolePartnerPools($first: Int!, $after: String, $filter: PartnerPoolFilter, $firstPage: Boolean!) {\n' +
-      '  viewer { name role }\n' +
+      '  viewer { name role utcOffsetHours }\n' +
       '  partner: selectedPartnerPool(kind: PARTNER) { id name }\n' +
       '  resource: selectedPartnerPool(kind: RESOURCE) { id name }\n' +
       '  mentor: selectedPartnerPool(kind: MENTOR) { id name }\n' +
@@ -140,7 +140,7 @@
 
     mentorBookings:
       'query ConsoleMentorBookings($first: Int!, $after: String, $filter: MentorBookingFilter, $orderBy: MentorBookingOrder!, $firstPage: Boolean!) {\n' +
-      '  viewer { name role }\n' +
+      '  viewer { name role utcOffsetHours }\n' +
       '  list: mentorBookings(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {\n' +
       '    ' + PAGE + '\n' +
       '    nodes { id topic slotStart slotEnd status note createdAt mentor { ' + MEMBER + ' } member { ' + MEMBER + ' } lead { ' + LEAD_SUMMARY + ' } }\n' +
@@ -149,7 +149,7 @@
 
     resourceMatches:
       'query ConsoleResourceMatches($first: Int!, $after: String, $filter: ResourceMatchFilter, $firstPage: Boolean!) {\n' +
-      '  viewer { name role }\n' +
+      '  viewer { name role utcOffsetHours }\n' +
       '  list: resourceMatches(first: $first, after: $after, filter: $filter) {\n' +
       '    ' + PAGE + '\n' +
       '    nodes { id direction title tags status matchedAt createdAt owner { ' + MEMBER + ' } counterpart { ' + MEMBER + ' } lead { ' + LEAD_SUMMARY + ' } }\n' +
@@ -158,7 +158,7 @@
 
     teamRecruits:
       'query ConsoleTeamRecruits($first: Int!, $after: String, $filter: TeamRecruitFilter, $firstPage: Boolean!) {\n' +
-      '  viewer { name role }\n' +
+      '  viewer { name role utcOffsetHours }\n' +
       '  list: teamRecruits(first: $first, after: $after, filter: $filter) {\n' +
       '    ' + PAGE + '\n' +
       '    nodes { id projectName stage headcount filledCount status createdAt roles { title count } owner { ' + MEMBER + ' } applications { id status lead { id deliveryStatus friendStatus } } }\n' +
@@ -167,7 +167,7 @@
 
     ckbPlans:
       'query ConsoleCkbPlans($window: StatsWindow!, $leadsFirst: Int!) {\n' +
-      '  viewer { name role }\n' +
+      '  viewer { name role utcOffsetHours }\n' +
       '  ckbPlans {\n' +
       '    id name purpose isDefault enabled endpoint remotePlanId apiKeyMasked contentType\n' +
       '    interface { url method contentTypes fields { name typeName requirement descriptionZh signed } example { body stringToSign sign curl } }\n' +

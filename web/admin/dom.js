@@ -110,13 +110,12 @@
     );
   }
 
-  // Times are shown in Beijing time, the admins' time zone and the gateway's default day
-  // boundary (PGW_UTC_OFFSET_HOURS=8).
-  // NOTE: the API does not expose PGW_UTC_OFFSET_HOURS, so with another offset the console's
-  // times and date filters still use UTC+8 while the overview's windows follow the setting.
-  var TIME_ZONE = 'Asia/Shanghai';
+  // Times are shown at the gateway's UTC offset (PGW_UTC_OFFSET_HOURS, 8 = Beijing time by
+  // default), which every screen's query reads as `viewer.utcOffsetHours`, so that the dates
+  // shown and the date filters use the same calendar days as the overview's windows.
+  var utcOffsetHours = 8;
   var timeFormat = new Intl.DateTimeFormat('zh-CN', {
-    timeZone: TIME_ZONE,
+    timeZone: 'UTC',
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
@@ -126,6 +125,26 @@
     hour12: false,
   });
 
+  function setUtcOffset(hours) {
+    if (typeof hours === 'number' && isFinite(hours)) {
+      utcOffsetHours = hours;
+    }
+  }
+
+  // The time zone's name for the page: 北京时间 for UTC+8, otherwise UTC±N.
+  function zoneLabel() {
+    if (utcOffsetHours === 8) {
+      return '北京时间';
+    }
+    return 'UTC' + (utcOffsetHours < 0 ? '−' + -utcOffsetHours : '+' + utcOffsetHours);
+  }
+
+  // The offset as RFC 3339 writes it, such as +08:00 or -05:00.
+  function offsetSuffix() {
+    var hours = Math.abs(utcOffsetHours);
+    return (utcOffsetHours < 0 ? '-' : '+') + (hours < 10 ? '0' : '') + hours + ':00';
+  }
+
   var fmt = {
     int: function (value) {
       return value === null || value === undefined ? '—' : Number(value).toLocaleString('zh-CN');
@@ -134,8 +153,9 @@
     pct: function (value) {
       return value === null || value === undefined ? '—' : (value * 100).toFixed(1) + '%';
     },
+    // Formatting in UTC a time moved by the offset gives the wall clock at that offset.
     time: function (value) {
-      return value ? timeFormat.format(new Date(value)) : '—';
+      return value ? timeFormat.format(new Date(new Date(value).getTime() + utcOffsetHours * 3600000)) : '—';
     },
     // How long ago a time was, in words, from the browser's clock.
     age: function (value) {
@@ -159,10 +179,10 @@
     },
   };
 
-  // The start of a calendar day in Beijing time as an RFC 3339 UTC time, for the API's date
-  // ranges; `days` moves the day forward.
+  // Converts a calendar day at the gateway's offset to its start as an RFC 3339 UTC time, for
+  // the API's date ranges. `days` moves the day forward.
   function dayStart(date, days) {
-    var start = new Date(date + 'T00:00:00+08:00');
+    var start = new Date(date + 'T00:00:00' + offsetSuffix());
     start.setUTCDate(start.getUTCDate() + (days || 0));
     return start.toISOString();
   }
@@ -215,6 +235,8 @@
     badge: badge,
     fmt: fmt,
     dayStart: dayStart,
+    setUtcOffset: setUtcOffset,
+    zoneLabel: zoneLabel,
     metric: metric,
     table: table,
     enumSelect: enumSelect,

@@ -59,6 +59,7 @@
 
   function showViewer(viewer) {
     if (viewer) {
+      dom.setUtcOffset(viewer.utcOffsetHours);
       dom.clear(elements.viewer).appendChild(document.createTextNode(viewer.name + '（' + dom.label('Role', viewer.role) + '）'));
     }
   }

@@ -139,7 +139,7 @@
             'div',
             { class: 'toolbar' },
             windowPicker(ctx, reload),
-            h('span', { class: 'muted' }, o.since ? '自 ' + fmt.time(o.since) + ' 起' : '全部时间', '，生成于 ', fmt.time(o.generatedAt), '（北京时间）')
+            h('span', { class: 'muted' }, o.since ? '自 ' + fmt.time(o.since) + ' 起' : '全部时间', '，生成于 ', fmt.time(o.generatedAt), '（' + dom.zoneLabel() + '）')
           ),
           h('h2', null, '各标签页'),
           h(
@@ -191,7 +191,7 @@
   // ---- Paged lists ----
 
   // Reads the filter form into the API's filter object. Field kinds: enum and text (strings),
-  // id, bool ('true'/'false'), and range (two dates, Beijing time, the end day included).
+  // id, bool ('true'/'false'), and range (two dates at the gateway's UTC offset, the end day included).
   function readFilter(form, fields) {
     var filter = {};
     fields.forEach(function (field) {
