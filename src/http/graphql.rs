@@ -714,6 +714,17 @@ fn error_outcome(
     struct Errors<'a> {
         errors: &'a [ServerError],
     }
+    // Some documents break two validation rules with the same message at the same place (an
+    // unknown variable type is both unknown and not an input type); one copy is enough.
+    let mut seen = Vec::with_capacity(errors.len());
+    errors.retain(|error| {
+        let key = (error.message.clone(), error.locations.clone());
+        let first = !seen.contains(&key);
+        if first {
+            seen.push(key);
+        }
+        first
+    });
     let error_codes = decorate_errors(&mut errors, request_id);
     Outcome {
         body: serialize(&Errors { errors: &errors }),

@@ -19,6 +19,25 @@ async fn first_above_maximum_is_bad_input() {
 }
 
 #[tokio::test]
+async fn unknown_variable_type_reported_once() {
+    let app = TestApp::spawn().await;
+    let (_, body) = app
+        .post(
+            Some(&app.admin),
+            "query($x: Nope) { viewer { name } }",
+            json!({}),
+        )
+        .await;
+    let errors = body["errors"].as_array().expect("errors");
+    let unknown: Vec<_> = errors
+        .iter()
+        .filter(|error| error["message"] == "Unknown type \"Nope\"")
+        .collect();
+    assert_eq!(unknown.len(), 1, "{body}");
+    assert_eq!(unknown[0]["extensions"]["code"], "BAD_USER_INPUT");
+}
+
+#[tokio::test]
 async fn unknown_id_is_not_found() {
     let app = TestApp::spawn().await;
     let (code, message) = app
