@@ -714,8 +714,8 @@ fn error_outcome(
     struct Errors<'a> {
         errors: &'a [ServerError],
     }
-    // Some documents break two validation rules with the same message at the same place (an
-    // unknown variable type is both unknown and not an input type); one copy is enough.
+    // An unknown variable type breaks two validation rules, which report the same message at
+    // the same place, so each error is kept once.
     let mut seen = Vec::with_capacity(errors.len());
     errors.retain(|error| {
         let key = (error.message.clone(), error.locations.clone());
