@@ -119,6 +119,10 @@ impl App {
         if state.settings.ckb.outbox_worker {
             workers.push(Arc::clone(&state.outbox).spawn_worker(shutdown.child_token()));
         }
+        workers.push(db::counters::spawn_folder(
+            state.db.clone(),
+            shutdown.child_token(),
+        ));
         if state.settings.ckb.friend_sync_secs > 0 && state.manage.is_configured() {
             let interval = Duration::from_secs(state.settings.ckb.friend_sync_secs);
             workers.push(

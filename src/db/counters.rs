@@ -7,6 +7,10 @@
 //! and plans, never with rows. [`rebuild`] recomputes every counter from the rows, for bulk
 //! loads and as a repair.
 //!
+//! No window but ALL reaches back more than 30 days, so [`fold_old_days`] adds the counters of
+//! days older than [`FOLD_AFTER_DAYS`] into one row per counter on [`folded_day`]. ALL then
+//! sums at most that many days of rows, however long the gateway has been running.
+//!
 //! The metrics and their dimensions:
 //!
 //! | metric | dimension | counts |
@@ -26,7 +30,7 @@ use std::{
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rand::Rng;
-use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, FromQueryResult, Value};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, FromQueryResult, TransactionTrait, Value};
 
 use super::{entities::ckb_lead, stats::statement};
 use crate::{
@@ -170,13 +174,102 @@ struct CounterRow {
     value: i64,
 }
 
+/// Days older than this are folded into [`folded_day`]. It leaves a margin over the 30 days
+/// of the longest dated window, so a change of `PGW_UTC_OFFSET_HOURS` cannot move a window's
+/// start onto a folded day.
+pub const FOLD_AFTER_DAYS: i64 = 40;
+
+/// The day that contains the folded counters, 1970-01-01. [`sums`] for ALL starts at it, and
+/// every dated window starts after it.
+pub fn folded_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")
+}
+
+/// How often each replica folds old days.
+pub const FOLD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Adds the counters of the days before `today - FOLD_AFTER_DAYS` into one row per counter on
+/// [`folded_day`] and deletes their day rows, in one transaction. Returns how many day rows
+/// were folded. Sums over ALL are the same before and after.
+pub async fn fold_old_days(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    today: NaiveDate,
+) -> Result<u64> {
+    let cutoff = today - chrono::Duration::days(FOLD_AFTER_DAYS);
+    let backend = db.get_database_backend();
+    let txn = db.begin().await?;
+    let folded = match backend {
+        DbBackend::Postgres => {
+            // One statement sums exactly the rows it deletes, so a counter that a concurrent
+            // write adds to an old day is either folded or left for the next fold, never lost.
+            // The rows are locked in key order, the order in which each writer's statement
+            // locks them. NOTE: a writer that adds to old days in two statements of one
+            // transaction can still deadlock with a fold; PostgreSQL then aborts one of them.
+            let sql = "WITH old AS (                   SELECT day, metric, dimension, shard FROM stat_counters                    WHERE day < ? AND day <> ? ORDER BY day, metric, dimension, shard FOR UPDATE                 ), moved AS (                   DELETE FROM stat_counters c USING old                    WHERE c.day = old.day AND c.metric = old.metric                      AND c.dimension = old.dimension AND c.shard = old.shard                    RETURNING c.metric, c.dimension, c.value                 ), inserted AS (                   INSERT INTO stat_counters (day, metric, dimension, shard, value)                    SELECT ?, metric, dimension, 0, CAST(SUM(value) AS BIGINT) FROM moved                    GROUP BY metric, dimension                    ON CONFLICT (day, metric, dimension, shard)                    DO UPDATE SET value = stat_counters.value + excluded.value                 ) SELECT COUNT(*) AS rows FROM moved";
+            let row = txn
+                .query_one(statement(
+                    backend,
+                    sql,
+                    vec![cutoff.into(), folded_day().into(), folded_day().into()],
+                ))
+                .await?;
+            row.map(|row| row.try_get::<i64>("", "rows"))
+                .transpose()?
+                .unwrap_or(0) as u64
+        }
+        _ => {
+            // SQLite has one writer at a time, and the first statement takes the write lock
+            // until commit, so the sum and the delete see the same rows.
+            let insert = "INSERT INTO stat_counters (day, metric, dimension, shard, value)                  SELECT ?, metric, dimension, 0, SUM(value) FROM stat_counters                  WHERE day < ? AND day <> ? GROUP BY metric, dimension                  ON CONFLICT (day, metric, dimension, shard)                  DO UPDATE SET value = stat_counters.value + excluded.value";
+            txn.execute(statement(
+                backend,
+                insert,
+                vec![folded_day().into(), cutoff.into(), folded_day().into()],
+            ))
+            .await?;
+            txn.execute(statement(
+                backend,
+                "DELETE FROM stat_counters WHERE day < ? AND day <> ?",
+                vec![cutoff.into(), folded_day().into()],
+            ))
+            .await?
+            .rows_affected()
+        }
+    };
+    txn.commit().await?;
+    Ok(folded)
+}
+
+/// Folds old days now and then every [`FOLD_INTERVAL`], until `stop` is cancelled.
+pub fn spawn_folder(
+    db: sea_orm::DatabaseConnection,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while !stop.is_cancelled() {
+            match fold_old_days(&db, local_day(crate::db::now())).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(rows, "folded the day counters of old days"),
+                // The next round folds what this one could not; the sums are right either way.
+                Err(error) => {
+                    tracing::warn!(error = ?error, "folding old day counters failed; trying again later")
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(FOLD_INTERVAL) => {}
+            }
+        }
+    })
+}
+
 /// Counter sums since a day, keyed by metric and dimension.
 pub type Sums = HashMap<(String, String), i64>;
 
 /// Sums every counter from `since` on (all days when `None`), in one statement.
 pub async fn sums(db: &impl ConnectionTrait, since: Option<NaiveDate>) -> Result<Sums> {
-    // 1970-01-01 stands for "all days": PostgreSQL's DATE has no room for NaiveDate::MIN.
-    let since = since.unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date"));
+    // ALL starts at the folded day, which is before every other day.
+    let since = since.unwrap_or_else(folded_day);
     // CAST keeps SUM an integer on PostgreSQL, where the sum of bigints is numeric.
     let sql = "SELECT metric, dimension, CAST(SUM(value) AS BIGINT) AS value FROM stat_counters WHERE day >= ? GROUP BY metric, dimension";
     let rows = CounterRow::find_by_statement(statement(

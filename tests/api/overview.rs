@@ -301,3 +301,47 @@ async fn counters_match_a_recount_after_mixed_writes() {
     };
     assert_eq!(nonzero(&kept), nonzero(&recounted));
 }
+
+#[tokio::test]
+async fn folding_old_days_keeps_every_window() {
+    use partner_gateway::db::counters;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let app = TestApp::spawn().await;
+    app.seed(small()).await;
+    let windows = ["TODAY", "LAST_7_DAYS", "LAST_30_DAYS", "ALL"];
+    let mut before = Vec::new();
+    for window in windows {
+        before.push(overview(&app, window).await);
+    }
+
+    let db = &app.state().db;
+    let today = counters::local_day(partner_gateway::db::now());
+    let folded = counters::fold_old_days(db, today).await.unwrap();
+    assert!(folded > 0, "the demo's 60 days left nothing to fold");
+    for (window, expected) in windows.iter().zip(&before) {
+        assert_eq!(&overview(&app, window).await, expected, "window {window}");
+    }
+
+    // Every day row older than the cutoff is gone, and a second fold finds nothing.
+    let cutoff = today - chrono::Duration::days(counters::FOLD_AFTER_DAYS);
+    let backend = db.get_database_backend();
+    let old_rows = db
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => {
+                    "SELECT COUNT(*) AS n FROM stat_counters WHERE day < $1 AND day <> $2"
+                }
+                _ => "SELECT COUNT(*) AS n FROM stat_counters WHERE day < ? AND day <> ?",
+            },
+            [cutoff.into(), counters::folded_day().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(old_rows, 0);
+    assert_eq!(counters::fold_old_days(db, today).await.unwrap(), 0);
+}
