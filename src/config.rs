@@ -212,7 +212,9 @@ pub struct CkbSettings {
     #[arg(long, env = "PGW_FRIEND_SYNC_SECS", default_value_t = 60)]
     pub friend_sync_secs: u64,
 
-    /// Pages of 50 leads the friend-status sync reads per plan and round, newest first.
+    /// Pages of 50 leads the friend-status sync reads per plan and round: half of them the
+    /// newest pages, the other half the next older pages in turn, so every lead is read again
+    /// after a few rounds.
     #[arg(long, env = "PGW_FRIEND_SYNC_MAX_PAGES", default_value_t = 40)]
     pub friend_sync_max_pages: i64,
 

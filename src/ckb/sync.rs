@@ -5,7 +5,11 @@
 //! friend request was accepted. CKB's 2025 code has no such endpoint; against it the job logs
 //! that once per server and leaves the field empty.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use sea_orm::DatabaseConnection;
 use tokio::{sync::Mutex, task::JoinHandle};
@@ -21,6 +25,8 @@ pub struct FriendSync {
     max_pages: i64,
     /// CKB servers that answered that they have no `plan/getUserList`.
     unsupported: Mutex<HashSet<String>>,
+    /// Per CKB server and plan, the older page the next round reads first.
+    resume: Mutex<HashMap<(String, i64), i64>>,
 }
 
 impl FriendSync {
@@ -30,6 +36,7 @@ impl FriendSync {
             manage,
             max_pages,
             unsupported: Mutex::new(HashSet::new()),
+            resume: Mutex::new(HashMap::new()),
         }
     }
 
@@ -72,6 +79,10 @@ impl FriendSync {
         Ok(changed)
     }
 
+    /// Reads one plan's leads from CKB and stores their statuses, in at most `max_pages`
+    /// pages. Half of them are the newest pages, read every round because new leads change
+    /// status most often. The other half continue through the older pages from where the last
+    /// round stopped, so every lead is read again after a few rounds however large the plan.
     async fn sync_plan(
         &self,
         plan_id: i64,
@@ -79,14 +90,54 @@ impl FriendSync {
         remote_id: i64,
         request_id: &str,
     ) -> std::result::Result<u64, SyncError> {
+        let head = (self.max_pages + 1) / 2;
+        let (mut changed, pages) = self
+            .sync_pages(plan_id, base, remote_id, 1, head, request_id)
+            .await?;
+        let tail_budget = self.max_pages - head;
+        if pages <= head || tail_budget == 0 {
+            return Ok(changed);
+        }
+        let key = (base.to_owned(), remote_id);
+        let start = {
+            let resume = self.resume.lock().await;
+            resume
+                .get(&key)
+                .copied()
+                .filter(|page| *page > head && *page <= pages)
+                .unwrap_or(head + 1)
+        };
+        let end = (start + tail_budget - 1).min(pages);
+        let (tail_changed, _) = self
+            .sync_pages(plan_id, base, remote_id, start, end, request_id)
+            .await?;
+        changed += tail_changed;
+        // Past the last page the sweep starts again after the newest pages.
+        let next = if end >= pages { head + 1 } else { end + 1 };
+        self.resume.lock().await.insert(key, next);
+        Ok(changed)
+    }
+
+    /// Reads pages `first..=last` of a plan's leads (fewer if the plan has fewer) and stores
+    /// their statuses. Returns the leads changed and the plan's number of pages.
+    async fn sync_pages(
+        &self,
+        plan_id: i64,
+        base: &str,
+        remote_id: i64,
+        first: i64,
+        last: i64,
+        request_id: &str,
+    ) -> std::result::Result<(u64, i64), SyncError> {
         let mut changed = 0;
-        let mut page = 1;
-        loop {
+        let mut pages = 0;
+        for page in first..=last {
             let (total, leads) = self
                 .manage
                 .plan_leads(base, remote_id, page, request_id)
                 .await
                 .map_err(SyncError::Ckb)?;
+            pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
             for status in [
                 FriendStatus::New,
                 FriendStatus::Requested,
@@ -106,23 +157,11 @@ impl FriendSync {
                             .map_err(SyncError::Database)?;
                 }
             }
-            let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
             if page >= pages || leads.is_empty() {
                 break;
             }
-            if page >= self.max_pages {
-                // NOTE: leads past the page cap (newest first) keep their last known status
-                // until an earlier page frees up; raise PGW_FRIEND_SYNC_MAX_PAGES for large plans.
-                tracing::debug!(
-                    plan.id = plan_id,
-                    pages,
-                    "friend-status sync stopped at its page cap"
-                );
-                break;
-            }
-            page += 1;
         }
-        Ok(changed)
+        Ok((changed, pages))
     }
 
     /// Starts the sync on `interval` until `stop` is cancelled.

@@ -34,6 +34,11 @@ fn manual_clock(version: CkbVersion) -> SimulatorConfig {
 /// A gateway that reads CKB's numbers with a short cache and no background sync, and one
 /// INTEGRATOR plan with CKB's plan id.
 async fn gateway(ckb: &SimulatorHandle, ttl_secs: &str) -> TestApp {
+    gateway_with(ckb, ttl_secs, &[]).await
+}
+
+/// [`gateway`] with extra settings.
+async fn gateway_with(ckb: &SimulatorHandle, ttl_secs: &str, extra: &[&str]) -> TestApp {
     let account = SimAccount::default();
     let mut args = FAST_DELIVERY.to_vec();
     args.extend_from_slice(&[
@@ -46,6 +51,7 @@ async fn gateway(ckb: &SimulatorHandle, ttl_secs: &str) -> TestApp {
         "--friend-sync-secs",
         "0",
     ]);
+    args.extend_from_slice(extra);
     let app = TestApp::spawn_with(&args).await;
     app.query(
         &app.admin,
@@ -410,4 +416,51 @@ async fn ckb_calls_carry_the_request_id() {
         "calls without a request id: {:?}",
         counts.requests_without_id
     );
+}
+
+#[tokio::test]
+async fn friend_sync_reaches_every_page_over_rounds() {
+    let ckb = spawn_ckb_with(SimulatorConfig {
+        clock: ClockConfig {
+            tick: None,
+            pass_share: 1.0,
+            fail_share: 0.0,
+        },
+        ..manual_clock(CkbVersion::Current)
+    })
+    .await;
+    // Two pages per round: the newest page, and one older page in turn.
+    let app = gateway_with(
+        &ckb,
+        "60",
+        &[
+            "--friend-sync-max-pages",
+            "2",
+            "--rate-leads-per-minute",
+            "100000",
+        ],
+    )
+    .await;
+    // Four pages of CKB's 50 leads.
+    for n in 0..160 {
+        app.query(
+            &app.integrator,
+            SUBMIT,
+            json!({ "input": { "phone": format!("1360000{n:04}") } }),
+        )
+        .await;
+    }
+    for _ in 0..4 {
+        ckb.advance();
+    }
+    const PASSED: &str = "{ ckbLeads(filter: { friendStatus: PASSED }) { totalCount } }";
+    let passed = |data: Value| data["ckbLeads"]["totalCount"].as_i64().unwrap();
+
+    let mut counts = Vec::new();
+    for _ in 0..3 {
+        app.state().friend_sync.run_once().await.unwrap();
+        counts.push(passed(app.query(&app.admin, PASSED, json!({})).await));
+    }
+    // Round one reads pages 1 and 2, round two page 3, round three page 4.
+    assert_eq!(counts, vec![100, 150, 160]);
 }
