@@ -255,12 +255,19 @@ pub async fn record(
 }
 
 /// Moves a match to `status`. A closed match stays closed.
+///
+/// The check and the write run in one transaction that first locks the row, so a concurrent
+/// close cannot land between them and be overwritten.
 pub async fn set_status(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     id: i64,
     status: MatchStatus,
 ) -> Result<match_record::Model> {
-    let record = find(db, id).await?;
+    let txn = db.begin().await?;
+    if !super::touch(&txn, "match_records", id).await? {
+        return Err(GatewayError::not_found("MatchRecord", id));
+    }
+    let record = find(&txn, id).await?;
     if record.status == MatchStatus::Closed && status != MatchStatus::Closed {
         return Err(GatewayError::conflict(format!(
             "match record {id} is CLOSED and cannot move to {}; record a new match instead",
@@ -270,5 +277,7 @@ pub async fn set_status(
     let mut active: match_record::ActiveModel = record.into();
     active.status = Set(status);
     active.updated_at = Set(crate::db::now());
-    Ok(active.update(db).await?)
+    let record = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(record)
 }

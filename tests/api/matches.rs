@@ -144,3 +144,59 @@ async fn recorded_match_appears_in_the_tab() {
         "MATCHED"
     );
 }
+
+#[tokio::test]
+async fn concurrent_status_changes_keep_a_closed_match_closed() {
+    let app = TestApp::spawn().await;
+    const SET_STATUS: &str =
+        "mutation($id: ID!, $s: MatchStatus!) { setMatchStatus(id: $id, status: $s) { status } }";
+    const STATUS: &str = "query($id: ID!) { matchRecord(id: $id) { status } }";
+    let requester = app.create_member("发起人", None, &[]).await;
+    app.create_member("候选", None, &[]).await;
+    app.create_pool(json!({ "name": "全体", "kind": "PARTNER", "source": "ALL_MEMBERS", "dailyMatchLimit": 0, "excludeMatchedWithinDays": 0 })).await;
+    // Each round races closing a new match against marking it contacted: either may come
+    // first, but once the close succeeded the match must stay closed.
+    for round in 0..40 {
+        let (_, body) = app
+            .post(
+                Some(&app.service),
+                RECORD,
+                json!({ "r": requester, "k": "PARTNER" }),
+            )
+            .await;
+        let id = body["data"]["recordMatch"]["matchRecord"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("round {round}: {body}"))
+            .to_owned();
+        let (close, contact) = futures::join!(
+            app.post(
+                Some(&app.service),
+                SET_STATUS,
+                json!({ "id": id, "s": "CLOSED" })
+            ),
+            app.post(
+                Some(&app.service),
+                SET_STATUS,
+                json!({ "id": id, "s": "CONTACTED" })
+            ),
+        );
+        assert!(
+            close.1.get("errors").is_none(),
+            "round {round}: {}",
+            close.1
+        );
+        if let Some(errors) = contact.1.get("errors") {
+            assert_eq!(
+                errors[0]["extensions"]["code"], "CONFLICT",
+                "round {round}: {}",
+                contact.1
+            );
+        }
+        let data = app.query(&app.service, STATUS, json!({ "id": id })).await;
+        assert_eq!(
+            data["matchRecord"]["status"], "CLOSED",
+            "round {round}: contact answered {}",
+            contact.1
+        );
+    }
+}
