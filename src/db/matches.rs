@@ -191,6 +191,11 @@ pub async fn record(
 
     let recent_since = (pool.exclude_matched_within_days > 0)
         .then(|| now - Duration::days(pool.exclude_matched_within_days.into()));
+    if recent_since.is_some() {
+        // Every match takes this lock after locking its requester's row and locks no other
+        // member's row, so the two locks cannot deadlock.
+        super::lock_match_recording(&txn).await?;
+    }
     let candidates = pools::candidates(&pool, requester_id, recent_since);
     let pivot = match pools::member_id_range(&txn).await? {
         Some((min, max)) => rand::rng().random_range(min..=max),
