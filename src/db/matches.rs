@@ -191,6 +191,11 @@ pub async fn record(
 
     let recent_since = (pool.exclude_matched_within_days > 0)
         .then(|| now - Duration::days(pool.exclude_matched_within_days.into()));
+    if recent_since.is_some() {
+        // Every match takes this lock after locking its requester's row and locks no other
+        // member's row, so the two locks cannot deadlock.
+        super::lock_match_recording(&txn).await?;
+    }
     let candidates = pools::candidates(&pool, requester_id, recent_since);
     let pivot = match pools::member_id_range(&txn).await? {
         Some((min, max)) => rand::rng().random_range(min..=max),
@@ -255,12 +260,19 @@ pub async fn record(
 }
 
 /// Moves a match to `status`. A closed match stays closed.
+///
+/// The check and the write run in one transaction that first locks the row, so a concurrent
+/// close cannot land between them and be overwritten.
 pub async fn set_status(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     id: i64,
     status: MatchStatus,
 ) -> Result<match_record::Model> {
-    let record = find(db, id).await?;
+    let txn = db.begin().await?;
+    if !super::touch(&txn, "match_records", id).await? {
+        return Err(GatewayError::not_found("MatchRecord", id));
+    }
+    let record = find(&txn, id).await?;
     if record.status == MatchStatus::Closed && status != MatchStatus::Closed {
         return Err(GatewayError::conflict(format!(
             "match record {id} is CLOSED and cannot move to {}; record a new match instead",
@@ -270,5 +282,7 @@ pub async fn set_status(
     let mut active: match_record::ActiveModel = record.into();
     active.status = Set(status);
     active.updated_at = Set(crate::db::now());
-    Ok(active.update(db).await?)
+    let record = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(record)
 }

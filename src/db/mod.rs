@@ -175,11 +175,33 @@ pub async fn lock_single_flag(
     txn: &impl ConnectionTrait,
     flag: SingleFlag,
 ) -> crate::error::Result<()> {
+    lock_advisory(txn, flag as i32).await
+}
+
+/// The second key of the advisory lock of [`lock_match_recording`]. It follows the keys of
+/// [`SingleFlag`].
+const MATCH_RECORDING_LOCK_KEY: i32 = 3;
+
+/// Makes the transactions that record a match under an exclusion window run one after the
+/// other, until the end of the calling transaction. Call it before reading the candidates.
+///
+/// The window is a rule about pairs of members, but a match locks only its requester's row.
+/// Without this lock, two members on PostgreSQL could each request a match at the same moment,
+/// each find no recent match with the other, and be matched with each other twice. SQLite needs
+/// nothing here, because a match writes the requester's row first, and that write takes
+/// SQLite's single write lock until commit.
+pub async fn lock_match_recording(txn: &impl ConnectionTrait) -> crate::error::Result<()> {
+    lock_advisory(txn, MATCH_RECORDING_LOCK_KEY).await
+}
+
+/// Takes this gateway's transaction-scoped PostgreSQL advisory lock `key`. It does nothing on
+/// SQLite.
+async fn lock_advisory(txn: &impl ConnectionTrait, key: i32) -> crate::error::Result<()> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_advisory_xact_lock($1, $2)",
-            [ADVISORY_LOCK_SPACE.into(), (flag as i32).into()],
+            [ADVISORY_LOCK_SPACE.into(), key.into()],
         ))
         .await?;
     }

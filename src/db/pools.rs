@@ -157,12 +157,20 @@ pub async fn create(
     Ok(pool)
 }
 
+/// Changes a pool's rules to those `merge` builds and validates from the stored pool. The
+/// read, `merge` and the write run in one transaction that first locks the pool's row, so two
+/// concurrent updates of different fields both take effect.
 pub async fn update(
     db: &(impl ConnectionTrait + TransactionTrait),
     id: i64,
-    rules: PoolRules,
+    merge: impl FnOnce(&partner_pool::Model) -> Result<PoolRules>,
 ) -> Result<partner_pool::Model> {
-    let existing = find(db, id).await?;
+    let txn = db.begin().await?;
+    if !super::touch(&txn, "partner_pools", id).await? {
+        return Err(GatewayError::not_found("PartnerPool", id));
+    }
+    let existing = find(&txn, id).await?;
+    let rules = merge(&existing)?;
     let mut active: partner_pool::ActiveModel = existing.into();
     active.name = Set(rules.name);
     active.description = Set(rules.description);
@@ -175,7 +183,9 @@ pub async fn update(
     active.daily_match_limit = Set(rules.daily_match_limit);
     active.ckb_plan_id = Set(rules.ckb_plan_id);
     active.updated_at = Set(crate::db::now());
-    Ok(active.update(db).await?)
+    let pool = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(pool)
 }
 
 /// Enables or disables a pool. The selected pool of a kind cannot be disabled, because the

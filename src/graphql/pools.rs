@@ -310,30 +310,34 @@ impl PoolsMutation {
     ) -> Result<PartnerPool> {
         let id = validate::id("id", &id)?;
         let db = &state(ctx)?.db;
-        let current = db::pools::find(db, id).await?;
+        db::pools::find(db, id).await?;
+        // `None` keeps the stored plan.
         let ckb_plan_id = if input.clear_ckb_plan {
-            None
+            Some(None)
         } else if input.ckb_plan_id.is_some() {
-            checked_plan(ctx, input.ckb_plan_id.as_ref()).await?
+            Some(checked_plan(ctx, input.ckb_plan_id.as_ref()).await?)
         } else {
-            current.ckb_plan_id
+            None
         };
-        let rules = checked_rules(PoolRules {
-            name: input.name.unwrap_or_else(|| current.name.clone()),
-            description: input.description.or_else(|| current.description.clone()),
-            source: input.source.unwrap_or(current.source),
-            required_tags: input
-                .required_tags
-                .unwrap_or_else(|| current.required_tags()),
-            require_phone: input.require_phone.unwrap_or(current.require_phone),
-            require_wechat: input.require_wechat.unwrap_or(current.require_wechat),
-            exclude_matched_within_days: input
-                .exclude_matched_within_days
-                .unwrap_or(current.exclude_matched_within_days),
-            daily_match_limit: input.daily_match_limit.unwrap_or(current.daily_match_limit),
-            ckb_plan_id,
-        })?;
-        Ok(PartnerPool(db::pools::update(db, id, rules).await?))
+        // Fields left out of the input keep the values read inside the update's transaction.
+        let merge = |current: &partner_pool::Model| {
+            checked_rules(PoolRules {
+                name: input.name.unwrap_or_else(|| current.name.clone()),
+                description: input.description.or_else(|| current.description.clone()),
+                source: input.source.unwrap_or(current.source),
+                required_tags: input
+                    .required_tags
+                    .unwrap_or_else(|| current.required_tags()),
+                require_phone: input.require_phone.unwrap_or(current.require_phone),
+                require_wechat: input.require_wechat.unwrap_or(current.require_wechat),
+                exclude_matched_within_days: input
+                    .exclude_matched_within_days
+                    .unwrap_or(current.exclude_matched_within_days),
+                daily_match_limit: input.daily_match_limit.unwrap_or(current.daily_match_limit),
+                ckb_plan_id: ckb_plan_id.unwrap_or(current.ckb_plan_id),
+            })
+        };
+        Ok(PartnerPool(db::pools::update(db, id, merge).await?))
     }
 
     /// Enables or disables a pool. The selected pool of a kind cannot be disabled; select

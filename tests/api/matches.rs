@@ -144,3 +144,95 @@ async fn recorded_match_appears_in_the_tab() {
         "MATCHED"
     );
 }
+
+#[tokio::test]
+async fn concurrent_matches_respect_the_exclusion_window() {
+    let app = TestApp::spawn().await;
+    const UPDATE_POOL: &str = "mutation($id: ID!, $tag: String!) { updatePartnerPool(id: $id, input: { requiredTags: [$tag] }) { id } }";
+    let pool = app.create_pool(json!({ "name": "同标签", "kind": "PARTNER", "source": "TAGGED", "requiredTags": ["round-0"], "dailyMatchLimit": 0, "excludeMatchedWithinDays": 30 })).await;
+    // Each round the pool admits only two new members, so each is the other's only
+    // candidate, and the exclusion window allows one match between them.
+    for round in 0..20 {
+        let tag = format!("round-{round}");
+        let first = app.create_member("甲", None, &[&tag]).await;
+        let second = app.create_member("乙", None, &[&tag]).await;
+        app.query(&app.admin, UPDATE_POOL, json!({ "id": pool, "tag": tag }))
+            .await;
+        let (from_first, from_second) = futures::join!(
+            record(&app, &first, "PARTNER"),
+            record(&app, &second, "PARTNER"),
+        );
+        for failure in [&from_first, &from_second]
+            .into_iter()
+            .filter_map(|r| r.as_ref().err())
+        {
+            assert_eq!(failure.0, "CONFLICT", "round {round}: {failure:?}");
+        }
+        if let Ok(partner) = &from_first {
+            assert_eq!(partner, &second, "round {round}");
+        }
+        if let Ok(partner) = &from_second {
+            assert_eq!(partner, &first, "round {round}");
+        }
+        assert!(
+            from_first.is_err() || from_second.is_err(),
+            "round {round}: the two members were matched with each other twice"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_status_changes_keep_a_closed_match_closed() {
+    let app = TestApp::spawn().await;
+    const SET_STATUS: &str =
+        "mutation($id: ID!, $s: MatchStatus!) { setMatchStatus(id: $id, status: $s) { status } }";
+    const STATUS: &str = "query($id: ID!) { matchRecord(id: $id) { status } }";
+    let requester = app.create_member("发起人", None, &[]).await;
+    app.create_member("候选", None, &[]).await;
+    app.create_pool(json!({ "name": "全体", "kind": "PARTNER", "source": "ALL_MEMBERS", "dailyMatchLimit": 0, "excludeMatchedWithinDays": 0 })).await;
+    // Each round races closing a new match against marking it contacted: either may come
+    // first, but once the close succeeded the match must stay closed.
+    for round in 0..40 {
+        let (_, body) = app
+            .post(
+                Some(&app.service),
+                RECORD,
+                json!({ "r": requester, "k": "PARTNER" }),
+            )
+            .await;
+        let id = body["data"]["recordMatch"]["matchRecord"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("round {round}: {body}"))
+            .to_owned();
+        let (close, contact) = futures::join!(
+            app.post(
+                Some(&app.service),
+                SET_STATUS,
+                json!({ "id": id, "s": "CLOSED" })
+            ),
+            app.post(
+                Some(&app.service),
+                SET_STATUS,
+                json!({ "id": id, "s": "CONTACTED" })
+            ),
+        );
+        assert!(
+            close.1.get("errors").is_none(),
+            "round {round}: {}",
+            close.1
+        );
+        if let Some(errors) = contact.1.get("errors") {
+            assert_eq!(
+                errors[0]["extensions"]["code"], "CONFLICT",
+                "round {round}: {}",
+                contact.1
+            );
+        }
+        let data = app.query(&app.service, STATUS, json!({ "id": id })).await;
+        assert_eq!(
+            data["matchRecord"]["status"], "CLOSED",
+            "round {round}: contact answered {}",
+            contact.1
+        );
+    }
+}

@@ -254,3 +254,40 @@ async fn manual_pool_lists_only_added_members() {
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(message.contains("999"), "{message}");
 }
+
+#[tokio::test]
+async fn concurrent_pool_updates_keep_both_changes() {
+    let app = TestApp::spawn().await;
+    const UPDATE: &str = "mutation($id: ID!, $input: UpdatePartnerPoolInput!) { updatePartnerPool(id: $id, input: $input) { id } }";
+    const RULES: &str = "query($id: ID!) { partnerPool(id: $id) { name dailyMatchLimit } }";
+    let pool = app
+        .create_pool(json!({ "name": "池 0", "kind": "PARTNER", "source": "ALL_MEMBERS", "dailyMatchLimit": 0 }))
+        .await;
+    // Each round two admins change different fields of the pool at once. An update keeps
+    // the fields it does not name, so both changes must remain.
+    for round in 1..=20 {
+        let name = format!("池 {round}");
+        let (rename, limit) = futures::join!(
+            app.post(
+                Some(&app.admin),
+                UPDATE,
+                json!({ "id": pool, "input": { "name": name } })
+            ),
+            app.post(
+                Some(&app.admin),
+                UPDATE,
+                json!({ "id": pool, "input": { "dailyMatchLimit": round } })
+            ),
+        );
+        for (status, body) in [rename, limit] {
+            assert_eq!(status, reqwest::StatusCode::OK, "body: {body}");
+            assert!(body.get("errors").is_none(), "round {round}: {body}");
+        }
+        let data = app.query(&app.admin, RULES, json!({ "id": pool })).await;
+        assert_eq!(data["partnerPool"]["name"], name.as_str(), "round {round}");
+        assert_eq!(
+            data["partnerPool"]["dailyMatchLimit"], round,
+            "round {round}"
+        );
+    }
+}
