@@ -249,10 +249,13 @@ pub async fn set_status(
         .filter(mentor_booking::Column::Status.eq(booking.status))
         .exec(db)
         .await?;
-    if result.rows_affected == 0 {
+    let current = find(db, id).await?;
+    // A concurrent request that made the same change is not a conflict: the booking is where
+    // this request wanted it.
+    if result.rows_affected == 0 && current.status != status {
         return Err(GatewayError::conflict(format!(
             "mentor booking {id} changed while this request ran; read it again and retry"
         )));
     }
-    find(db, id).await
+    Ok(current)
 }

@@ -209,6 +209,30 @@ async fn confirming_a_cancelled_booking_is_a_conflict() {
 }
 
 #[tokio::test]
+async fn concurrent_same_booking_change_both_succeed() {
+    let app = TestApp::spawn().await;
+    let mentor = app.create_member("导师甲", None, &[]).await;
+    let member = app.create_member("会员甲", None, &[]).await;
+    let set = "mutation($id: ID!, $status: BookingStatus!) { setMentorBookingStatus(id: $id, status: $status) { status } }";
+    // Each round confirms a new booking twice at once; either request may land first.
+    for round in 0..20 {
+        let (id, _) = booking(&app, &mentor, &member, 48 + 2 * round).await;
+        let variables = json!({ "id": id.unwrap(), "status": "CONFIRMED" });
+        let (first, second) = futures::join!(
+            app.post(Some(&app.service), set, variables.clone()),
+            app.post(Some(&app.service), set, variables.clone()),
+        );
+        for (_, body) in [first, second] {
+            assert!(body.get("errors").is_none(), "round {round}: {body}");
+            assert_eq!(
+                body["data"]["setMentorBookingStatus"]["status"],
+                "CONFIRMED"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn booking_in_the_past_is_bad_input() {
     let app = TestApp::spawn().await;
     let mentor = app.create_member("导师甲", None, &[]).await;
