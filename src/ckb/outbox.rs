@@ -13,7 +13,6 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use rand::Rng;
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
@@ -317,49 +316,68 @@ impl Outbox {
         chrono::Duration::milliseconds((delay + jitter) as i64)
     }
 
-    /// Claims and delivers due leads until none is due or `stop` is cancelled; returns how
-    /// many were attempted. A batch that started is finished before it returns.
-    pub async fn drain_due(&self, stop: &CancellationToken) -> Result<usize> {
-        let mut attempted = 0;
-        while !stop.is_cancelled() {
-            let batch = self.settings.outbox_concurrency as u64;
-            let leads =
-                db::leads::claim_due(&self.db, &self.owner, self.lease_until(), batch).await?;
-            if leads.is_empty() {
-                return Ok(attempted);
-            }
-            let claimed = leads.len();
-            attempted += claimed;
-            futures::stream::iter(leads)
-                .for_each_concurrent(self.settings.outbox_concurrency, |lead| async move {
-                    let id = lead.id;
-                    if let Err(error) = self.attempt(lead, None, None).await {
-                        tracing::error!(lead.id = id, error = ?error, "delivery attempt could not be recorded");
-                    }
-                })
-                .await;
-            if (claimed as u64) < batch {
-                break;
-            }
-        }
-        Ok(attempted)
-    }
-
-    /// Starts the background worker: it delivers due leads every poll interval until `stop`
-    /// is cancelled, then finishes the attempts in progress and returns.
+    /// Starts the background worker. It keeps up to `PGW_OUTBOX_CONCURRENCY` attempts in
+    /// flight, each on its own: a slot freed by a finished attempt is refilled with the next
+    /// due lead, so a call that hangs until the CKB timeout holds up only its own lead. When
+    /// `stop` is cancelled it claims nothing more, finishes the attempts in flight and returns.
     pub fn spawn_worker(self: Arc<Self>, stop: CancellationToken) -> JoinHandle<()> {
         tokio::spawn(async move {
             let poll = Duration::from_millis(self.settings.outbox_poll_ms);
-            tracing::info!(owner = %self.owner, poll_ms = poll.as_millis() as u64, "delivery worker started");
+            let capacity = self.settings.outbox_concurrency;
+            tracing::info!(owner = %self.owner, poll_ms = poll.as_millis() as u64, capacity, "delivery worker started");
+            let mut in_flight = tokio::task::JoinSet::new();
+            // A ticker rather than a sleep per loop, so that attempts finishing often cannot
+            // keep postponing the next look for due leads.
+            let mut ticker = tokio::time::interval(poll);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // Whether the last claim filled every free slot, so more leads may be due now.
+            let mut more_due = true;
             while !stop.is_cancelled() {
-                // Not raced against `stop`: dropping a batch midway would abandon calls to CKB
-                // whose answers then never get stored.
-                if let Err(error) = self.drain_due(&stop).await {
-                    tracing::error!(error = ?error, "delivery worker could not read the outbox; retrying");
+                let free = capacity - in_flight.len();
+                if more_due && free > 0 {
+                    match db::leads::claim_due(
+                        &self.db,
+                        &self.owner,
+                        self.lease_until(),
+                        free as u64,
+                    )
+                    .await
+                    {
+                        Ok(leads) => {
+                            more_due = leads.len() == free;
+                            for lead in leads {
+                                let outbox = Arc::clone(&self);
+                                in_flight.spawn(async move {
+                                    let id = lead.id;
+                                    if let Err(error) = outbox.attempt(lead, None, None).await {
+                                        tracing::error!(lead.id = id, error = ?error, "delivery attempt could not be recorded");
+                                    }
+                                });
+                            }
+                        }
+                        Err(error) => {
+                            more_due = false;
+                            tracing::error!(error = ?error, "delivery worker could not read the outbox; retrying");
+                        }
+                    }
                 }
+                // Not racing the attempts against `stop`: dropping one midway would abandon a
+                // call to CKB whose answer then never gets stored.
                 tokio::select! {
                     () = stop.cancelled() => break,
-                    () = tokio::time::sleep(poll) => {}
+                    // A freed slot is refilled at once only if the last claim suggested more
+                    // leads are due; otherwise the next tick looks for them.
+                    Some(finished) = in_flight.join_next(), if !in_flight.is_empty() => {
+                        if let Err(error) = finished {
+                            tracing::error!(error = %error, "a delivery attempt panicked");
+                        }
+                    }
+                    _ = ticker.tick() => more_due = true,
+                }
+            }
+            while let Some(finished) = in_flight.join_next().await {
+                if let Err(error) = finished {
+                    tracing::error!(error = %error, "a delivery attempt panicked");
                 }
             }
             tracing::info!("delivery worker stopped");

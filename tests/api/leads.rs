@@ -895,3 +895,74 @@ async fn shutdown_waits_for_first_attempts_in_flight() {
     }
     assert_eq!(ckb.counts().outcomes.created, 5);
 }
+
+#[tokio::test]
+async fn hung_ckb_call_delays_only_its_lead() {
+    let slow = spawn_ckb().await;
+    let fast = spawn_ckb().await;
+    slow.set_faults(Faults {
+        timeout_rate: 1.0,
+        ..Faults::default()
+    });
+    fast.set_faults(Faults {
+        down: true,
+        ..Faults::default()
+    });
+    let app = TestApp::spawn_with(&[
+        "--ckb-timeout-ms",
+        "6000",
+        "--lead-lease-secs",
+        "8",
+        "--lead-wait-ms",
+        "100",
+        "--lead-backoff-ms",
+        "50",
+        "--lead-backoff-max-ms",
+        "100",
+        "--lead-max-attempts",
+        "1000",
+        "--outbox-poll-ms",
+        "50",
+    ])
+    .await;
+    let hung_plan = app
+        .create_plan("挂起", CKB_KEY, &slow.base_url(), "INTEGRATOR", false)
+        .await;
+    let fast_plan = app
+        .create_plan("正常", CKB_KEY, &fast.base_url(), "INTEGRATOR", false)
+        .await;
+    let submit = |plan: String, phone: &'static str| {
+        let app = &app;
+        async move {
+            app.query(
+                &app.integrator,
+                SUBMIT,
+                json!({ "input": { "planId": plan, "phone": phone } }),
+            )
+            .await["submitLead"]["lead"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let hung = submit(hung_plan, "13500000001").await;
+    let mut others = Vec::new();
+    for phone in ["13500000002", "13500000003", "13500000004"] {
+        others.push(submit(fast_plan.clone(), phone).await);
+    }
+
+    // The hung lead's first call times out after 6 s and the worker's retry hangs for 6 s
+    // more. Half a second into that retry, the other plan's CKB comes back.
+    tokio::time::sleep(Duration::from_millis(6600)).await;
+    fast.set_faults(Faults::default());
+    let delivered = eventually(3, || async {
+        let mut all = true;
+        for id in &others {
+            all &= lead(&app, id).await["deliveryStatus"] == "CREATED";
+        }
+        all
+    })
+    .await;
+    assert!(delivered, "the other leads waited for the hung call");
+    assert_eq!(lead(&app, &hung).await["deliveryStatus"], "PENDING");
+}
