@@ -316,10 +316,10 @@ impl Outbox {
         chrono::Duration::milliseconds((delay + jitter) as i64)
     }
 
-    /// Starts the background worker. It keeps up to `PGW_OUTBOX_CONCURRENCY` attempts in
-    /// flight, each on its own: a slot freed by a finished attempt is refilled with the next
-    /// due lead, so a call that hangs until the CKB timeout holds up only its own lead. When
-    /// `stop` is cancelled it claims nothing more, finishes the attempts in flight and returns.
+    /// Starts the background worker, which keeps up to `PGW_OUTBOX_CONCURRENCY` attempts in
+    /// flight. A slot freed by a finished attempt is refilled with the next due lead, so a call
+    /// that hangs until the CKB timeout delays only its own lead. When `stop` is cancelled the
+    /// worker claims nothing more, finishes the attempts in flight and returns.
     pub fn spawn_worker(self: Arc<Self>, stop: CancellationToken) -> JoinHandle<()> {
         tokio::spawn(async move {
             let poll = Duration::from_millis(self.settings.outbox_poll_ms);
@@ -361,12 +361,12 @@ impl Outbox {
                         }
                     }
                 }
-                // Not racing the attempts against `stop`: dropping one midway would abandon a
-                // call to CKB whose answer then never gets stored.
+                // The attempts are not raced against `stop`, because dropping one midway would
+                // abandon a call to CKB whose response then never gets stored.
                 tokio::select! {
                     () = stop.cancelled() => break,
                     // A freed slot is refilled at once only if the last claim suggested more
-                    // leads are due; otherwise the next tick looks for them.
+                    // leads are due. Otherwise the next tick looks for them.
                     Some(finished) = in_flight.join_next(), if !in_flight.is_empty() => {
                         if let Err(error) = finished {
                             tracing::error!(error = %error, "a delivery attempt panicked");
