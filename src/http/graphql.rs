@@ -554,7 +554,11 @@ async fn execute(
             }
             summarize(document, operation_name.as_deref())
         }
-        Err(error) => return Ok(error_outcome(vec![error], true, request_id)),
+        Err(error) => {
+            let mut errors = vec![error];
+            explain_limit_errors(&mut errors, limits);
+            return Ok(error_outcome(errors, true, request_id));
+        }
     };
     if over_get && summary.operation == Some(OperationType::Mutation) {
         return Err(Refusal::new(
@@ -657,7 +661,9 @@ async fn execute(
         && !response.errors.is_empty()
         && response.errors.iter().all(|error| error.path.is_empty());
     if request_failed {
-        return Ok(error_outcome(response.errors, true, request_id));
+        let mut errors = response.errors;
+        explain_limit_errors(&mut errors, limits);
+        return Ok(error_outcome(errors, true, request_id));
     }
     let error_codes = decorate_errors(&mut response.errors, request_id);
     Ok(Outcome {
@@ -702,6 +708,33 @@ fn decorate_errors(errors: &mut [ServerError], request_id: &RequestId) -> Vec<St
             }
         })
         .collect()
+}
+
+/// Rewrites async-graphql's terse limit errors to say which limit applies and what to change.
+fn explain_limit_errors(errors: &mut [ServerError], limits: &crate::config::LimitSettings) {
+    for error in errors {
+        let explained = match error.message.as_str() {
+            "Query is too complex." => format!(
+                "the query's complexity is over the limit of {}: each field costs 1, and the fields \
+                 under a connection count once per item of its `first`; ask for fewer items or fewer fields",
+                limits.max_complexity
+            ),
+            "Query is nested too deep." => format!(
+                "the query is nested deeper than the limit of {} levels; split it into smaller queries",
+                limits.max_depth
+            ),
+            "Operation name required in request." => "the document has several operations; \
+                 send `operationName` to say which one to run"
+                .to_owned(),
+            message if message.starts_with("The recursion depth of the query cannot be greater than") => {
+                "the document nests selections or fragment spreads too deeply; flatten the query, \
+                 and check that no fragment spreads itself"
+                    .to_owned()
+            }
+            _ => continue,
+        };
+        error.message = explained;
+    }
 }
 
 /// The body of a request that failed before execution: errors and no `data`.
