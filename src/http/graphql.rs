@@ -323,6 +323,19 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
             }
         }
     }
+    // A compressed body would otherwise fail as unreadable JSON, which hides the cause.
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+        let encoding = encoding.to_str().unwrap_or("unreadable").trim();
+        if !encoding.eq_ignore_ascii_case("identity") {
+            return Err(Refusal::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "BAD_USER_INPUT",
+                format!(
+                    "Content-Encoding {encoding:?} is not supported; send the body uncompressed"
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 

@@ -84,6 +84,26 @@ async fn invalid_document_is_400_only_for_graphql_response_json() {
 }
 
 #[tokio::test]
+async fn compressed_body_is_unsupported_with_its_encoding_named() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&app.admin)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(vec![0x1f, 0x8b, 0x08, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let body: Value = response.json().await.unwrap();
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("\"gzip\""), "{body}");
+    assert!(message.contains("uncompressed"), "{body}");
+}
+
+#[tokio::test]
 async fn form_and_missing_content_types_are_unsupported() {
     let app = TestApp::spawn().await;
     let (status, _, _) = raw_post(
