@@ -43,6 +43,18 @@ pub enum GatewayError {
     Internal(Arc<anyhow::Error>),
 }
 
+/// Quotes a client's value for an error message, cut to 40 characters, so that a huge input
+/// is not sent back in full.
+pub fn quote_input(value: &str) -> String {
+    const SHOWN: usize = 40;
+    let count = value.chars().count();
+    if count <= SHOWN {
+        return format!("{value:?}");
+    }
+    let start: String = value.chars().take(SHOWN).collect();
+    format!("{start:?}… ({count} characters)")
+}
+
 impl GatewayError {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
         GatewayError::BadInput {
@@ -170,6 +182,14 @@ pub fn bad_input_from(error: async_graphql::Error) -> GatewayError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_input_is_cut_to_forty_characters() {
+        assert_eq!(quote_input("abc"), "\"abc\"");
+        let long = "9".repeat(5000);
+        let quoted = quote_input(&long);
+        assert_eq!(quoted, format!("\"{}\"… (5000 characters)", "9".repeat(40)));
+    }
 
     #[test]
     fn internal_error_hides_cause() {

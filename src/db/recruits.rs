@@ -218,8 +218,8 @@ pub async fn apply(
         return Err(GatewayError::bad_input(
             "role",
             format!(
-                "role {:?} is not one this recruitment looks for; choose one of: {}",
-                new.role,
+                "role {} is not one this recruitment looks for; choose one of: {}",
+                crate::error::quote_input(&new.role),
                 titles.join(", ")
             ),
         ));

@@ -11,8 +11,8 @@ pub fn id(field: &str, id: &ID) -> Result<i64> {
         GatewayError::bad_input(
             field,
             format!(
-                "{field} must be a positive integer id, got {:?}",
-                id.as_str()
+                "{field} must be a positive integer id, got {}",
+                crate::error::quote_input(id.as_str())
             ),
         )
     })

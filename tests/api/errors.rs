@@ -57,6 +57,21 @@ async fn malformed_id_is_bad_input() {
 }
 
 #[tokio::test]
+async fn huge_id_is_not_echoed_in_full() {
+    let app = TestApp::spawn().await;
+    let (code, message) = app
+        .query_error(
+            &app.admin,
+            "query($id: ID!) { member(id: $id) { id } }",
+            json!({ "id": "9".repeat(5000) }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(message.contains("(5000 characters)"), "{message}");
+    assert!(message.len() < 200, "{message}");
+}
+
+#[tokio::test]
 async fn reversed_date_range_is_bad_input() {
     let app = TestApp::spawn().await;
     let (code, message) = app
