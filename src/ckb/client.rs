@@ -318,16 +318,43 @@ pub fn classify(answer: &RawAnswer) -> DeliveryOutcome {
     }
 }
 
-fn describe_transport_error(error: &reqwest::Error) -> String {
+/// Says in words safe to show why a call to CKB got no response.
+pub fn describe_transport_error(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         "CKB did not answer in time".into()
     } else if error.is_connect() {
         "could not connect to CKB".into()
+    } else if closed_without_answer(error) {
+        "CKB closed the connection without answering".into()
     } else if error.is_body() || error.is_decode() {
         "CKB's answer could not be read".into()
     } else {
         "the request to CKB failed".into()
     }
+}
+
+/// Whether the server accepted the connection and closed it before sending a response.
+fn closed_without_answer(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(hyper_error) = cause.downcast_ref::<hyper::Error>() {
+            if hyper_error.is_incomplete_message() || hyper_error.is_closed() {
+                return true;
+            }
+        }
+        if let Some(io_error) = cause.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io_error.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -381,13 +381,13 @@ impl PlansMutation {
                     ckb_code: None,
                     ckb_message: None,
                     body: None,
-                    error: Some(if error.is_timeout() {
-                        "CKB did not answer in time".into()
-                    } else {
+                    error: Some(if error.is_connect() {
                         format!(
                             "could not reach CKB at {}; check the plan's endpoint",
                             plan.endpoint
                         )
+                    } else {
+                        crate::ckb::client::describe_transport_error(&error)
                     }),
                     duration_ms,
                     request,

@@ -124,6 +124,21 @@ async fn expired_timestamp_is_rejected() {
 }
 
 #[tokio::test]
+async fn dropped_connection_is_named_in_last_error() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    ckb.set_faults(Faults {
+        drop_rate: 1.0,
+        ..Faults::default()
+    });
+    let receipt = submit(&app, &app.integrator, json!({ "phone": "13800000015" })).await;
+    assert_eq!(receipt["lead"]["deliveryStatus"], "PENDING");
+    assert_eq!(
+        receipt["lead"]["lastError"],
+        "CKB closed the connection without answering"
+    );
+}
+
+#[tokio::test]
 async fn server_errors_are_retried_until_failed_then_retry_lead_delivers() {
     let (app, ckb) = gateway_with_ckb(&[]).await;
     ckb.set_faults(Faults {
