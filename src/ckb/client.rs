@@ -333,7 +333,7 @@ pub fn describe_transport_error(error: &reqwest::Error) -> String {
     }
 }
 
-/// Whether the server accepted the connection and closed it before sending a response.
+/// Returns whether the server accepted the connection and closed it before sending a response.
 fn closed_without_answer(error: &reqwest::Error) -> bool {
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

@@ -60,6 +60,16 @@ async fn run_overview_in_graphiql(browser: &Browser, gateway: &Gateway) {
         "no editor holds the empty Authorization header: {texts:?}"
     );
 
+    // Before a token is filled in, the result pane says what to do.
+    browser
+        .wait_until(
+            "the token hint in the result pane",
+            30,
+            "const result = document.querySelector('.result-window .CodeMirror');
+             return result !== null && result.CodeMirror.getValue().includes('Fill in your token');",
+        )
+        .await;
+
     // With the token filled in, the query runs against /graphql and returns the overview.
     let script = format!(
         "const editor = Array.from(document.querySelectorAll('.CodeMirror'))

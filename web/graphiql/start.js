@@ -5,7 +5,26 @@
   'use strict';
 
   var config = JSON.parse(document.getElementById('graphiql-config').textContent);
-  var fetcher = GraphiQL.createFetcher({ url: config.endpoint });
+  var send = GraphiQL.createFetcher({ url: config.endpoint });
+
+  // Until a token is filled in, requests (the schema request GraphiQL makes on opening among
+  // them) are answered here with what to do, instead of the gateway's UNAUTHENTICATED error.
+  function fetcher(params, options) {
+    var headers = (options && options.headers) || {};
+    var authorization = String(headers.Authorization || headers.authorization || '').trim();
+    if (/^Bearer$/i.test(authorization) || authorization === '') {
+      return Promise.resolve({
+        errors: [
+          {
+            message:
+              'Fill in your token in the Headers pane below, as {"Authorization": "Bearer pgw_…"}, ' +
+              'then run the query. An admin creates tokens with `partner-gateway token create`.',
+          },
+        ],
+      });
+    }
+    return send(params, options);
+  }
 
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
