@@ -53,11 +53,22 @@ async fn viewer_reports_token_name_and_role() {
 
 #[tokio::test]
 async fn viewer_reports_utc_offset() {
-    let app = TestApp::spawn_with(&["--utc-offset-hours", "-3"]).await;
-    let data = app
-        .query(&app.integrator, "{ viewer { utcOffsetHours } }", json!({}))
-        .await;
-    assert_eq!(data["viewer"]["utcOffsetHours"], -3);
+    // A process of its own: the day counters' offset is one setting per process, and this
+    // test's offset must not reach the gateways of the tests running beside it.
+    let (_database, url) = crate::support::process_database().await;
+    let token = crate::support::cli_token(&url, "INTEGRATOR", "offset-test");
+    let gateway = crate::support::GatewayProcess::start(&url, &["--utc-offset-hours", "-3"]).await;
+    let (status, body) = crate::support::post_to(
+        &reqwest::Client::new(),
+        &gateway.base,
+        &token,
+        "{ viewer { utcOffsetHours } }",
+        json!({}),
+    )
+    .await
+    .expect("the gateway answered");
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["viewer"]["utcOffsetHours"], -3);
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use partner_gateway::http::pages::OVERVIEW_QUERY;
 use serde_json::{json, Value};
 
-use crate::support::{console_problems, eventually, foreign_urls, page_metrics, Browser, Gateway};
+use crate::support::{
+    console_problems, eventually, foreign_urls, page_metrics, Browser, Gateway, GatewayProcess,
+};
 
 /// Waits until the console shows `screen` loaded for `window`, and fails with the console's
 /// error list if the screen failed.
@@ -132,9 +134,14 @@ async fn overview_over_http(gateway: &Gateway, window: &str) -> Value {
 }
 
 async fn log_in(browser: &Browser, gateway: &Gateway) {
+    log_in_at(browser, &gateway.base, &gateway.admin).await;
+}
+
+/// Opens the console at `base` and logs in with `token`.
+async fn log_in_at(browser: &Browser, base: &str, token: &str) {
     browser
         .client
-        .goto(&format!("{}/admin", gateway.base))
+        .goto(&format!("{base}/admin"))
         .await
         .expect("console opens");
     browser
@@ -144,12 +151,12 @@ async fn log_in(browser: &Browser, gateway: &Gateway) {
             "return !document.getElementById('login').hidden;",
         )
         .await;
-    let token = browser
+    let field = browser
         .client
         .find(fantoccini::Locator::Id("token"))
         .await
         .expect("token field");
-    token.send_keys(&gateway.admin).await.expect("token typed");
+    field.send_keys(token).await.expect("token typed");
     browser.click("#login-form button[type=submit]").await;
 }
 
@@ -172,10 +179,12 @@ async fn console_shows_the_apis_numbers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium and ChromeDriver: apt-get install chromium chromium-driver"]
 async fn console_times_follow_utc_offset() {
-    let gateway = Gateway::start(&["--utc-offset-hours", "-5"]).await;
+    // A gateway process of its own: the day counters' offset is one setting per process, and
+    // this test's offset must not reach the gateways of the tests running beside it.
+    let gateway = GatewayProcess::start(&["--utc-offset-hours", "-5"]).await;
     let browser = Browser::start().await;
     let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async {
-        log_in(&browser, &gateway).await;
+        log_in_at(&browser, &gateway.base, &gateway.admin).await;
         wait_for_screen(&browser, "overview", "LAST_7_DAYS").await;
         browser.click("button[data-window=TODAY]").await;
         wait_for_screen(&browser, "overview", "TODAY").await;
@@ -186,7 +195,10 @@ async fn console_times_follow_utc_offset() {
         // TODAY starts at midnight at UTC−5, so a console on Beijing time would show 13:00:00.
         assert!(line.contains(" 00:00:00 起"), "{line}");
         assert!(line.contains("（UTC−5）"), "{line}");
-        let since = overview_over_http(&gateway, "TODAY").await["since"].clone();
+        let since = gateway
+            .query("{ findPartnerOverview(window: TODAY) { since } }")
+            .await["findPartnerOverview"]["since"]
+            .clone();
         let since: chrono::DateTime<chrono::Utc> = since.as_str().unwrap().parse().unwrap();
         let local = since.with_timezone(&chrono::FixedOffset::west_opt(5 * 3600).unwrap());
         assert!(
@@ -196,7 +208,7 @@ async fn console_times_follow_utc_offset() {
     }))
     .await;
     browser.close().await;
-    gateway.shutdown().await;
+    drop(gateway);
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }

@@ -519,3 +519,101 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A gateway started as its own process with `serve` on an empty SQLite database, for a test
+/// whose settings must not reach the in-process gateways of the other tests. It is killed when
+/// dropped.
+pub struct GatewayProcess {
+    pub base: String,
+    pub admin: String,
+    child: std::process::Child,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl GatewayProcess {
+    pub async fn start(extra: &[&str]) -> GatewayProcess {
+        let program = env!("CARGO_BIN_EXE_partner-gateway");
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let database_url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("gateway.db").display()
+        );
+        let output = std::process::Command::new(program)
+            .args([
+                "token",
+                "create",
+                "--role",
+                "ADMIN",
+                "--name",
+                "browser-test-admin",
+            ])
+            .args(["--database-url", &database_url])
+            .output()
+            .expect("partner-gateway runs");
+        assert!(output.status.success(), "token create failed");
+        let admin = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+        // A free loopback port: bound and released, then handed to the gateway.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("loopback port")
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = std::process::Command::new(program)
+            .args([
+                "serve",
+                "--listen",
+                &listen,
+                "--database-url",
+                &database_url,
+            ])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gateway process starts");
+        let gateway = GatewayProcess {
+            base: format!("http://{listen}"),
+            admin,
+            child,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        };
+        let healthz = format!("{}/healthz", gateway.base);
+        let ready = eventually(20, || async {
+            gateway
+                .http
+                .get(&healthz)
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success())
+        })
+        .await;
+        assert!(ready, "the gateway process did not start");
+        gateway
+    }
+
+    /// Runs a query as the admin and returns its `data`.
+    pub async fn query(&self, query: &str) -> Value {
+        let body: Value = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(&self.admin)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON body");
+        assert!(body.get("errors").is_none(), "{body}");
+        body["data"].clone()
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
