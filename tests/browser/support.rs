@@ -553,6 +553,7 @@ impl GatewayProcess {
             .expect("partner-gateway runs");
         assert!(output.status.success(), "token create failed");
         let admin = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+
         // A free loopback port: bound and released, then handed to the gateway.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
@@ -572,6 +573,7 @@ impl GatewayProcess {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("gateway process starts");
+
         let gateway = GatewayProcess {
             base: format!("http://{listen}"),
             admin,
