@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
@@ -252,7 +252,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Migrate(args) => {
             telemetry::init(LogFormat::Text);
-            let db = open(&args.database.database_url).await?;
+            let missing = match args.action {
+                MigrateAction::Apply => MissingDatabase::Create,
+                MigrateAction::Status => MissingDatabase::Reject,
+            };
+            let db = open(&args.database.database_url, missing).await?;
             match args.action {
                 MigrateAction::Apply => {
                     db::migrate(&db).await?;
@@ -268,7 +272,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Generate(args) => {
             telemetry::init(LogFormat::Text);
-            let db = open(&args.database.database_url).await?;
+            let db = open(&args.database.database_url, MissingDatabase::Create).await?;
             db::migrate(&db).await?;
             db::counters::set_utc_offset_hours(args.utc_offset_hours);
             let size = demo::DemoSize::scaled(args.matches);
@@ -291,7 +295,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RecountStats(args) => {
-            let db = open(&args.database.database_url).await?;
+            let db = open(&args.database.database_url, MissingDatabase::Create).await?;
             db::migrate(&db).await?;
             db::counters::set_utc_offset_hours(args.utc_offset_hours);
             db::counters::rebuild(&db)
@@ -309,7 +313,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(args) => {
-            let db = open(&args.database.database_url).await?;
+            let db = open(&args.database.database_url, MissingDatabase::Create).await?;
             db::migrate(&db).await?;
             match args.action {
                 TokenAction::Create { role, name } => {
@@ -361,12 +365,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn open(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    if let Some(path) = crate::config::sqlite_path(url) {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("failed to create {}", parent.display()))?;
+/// Handling of a missing SQLite database file by [`open`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MissingDatabase {
+    /// Create the file and its folders, as `serve` does.
+    Create,
+    /// Fail, for commands that only read and must leave no empty database behind.
+    Reject,
+}
+
+async fn open(url: &str, missing: MissingDatabase) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let path = crate::config::sqlite_path(url);
+    if missing == MissingDatabase::Reject {
+        // An error from try_exists, such as a folder without read permission, is left to the
+        // connection to report.
+        if let Some(path) = path.filter(|path| matches!(path.try_exists(), Ok(false))) {
+            bail!(
+                "no database at {}; `partner-gateway migrate apply` or `serve` creates it",
+                path.display()
+            );
         }
+        return Ok(db::connect_existing(url, 2).await?.0);
+    }
+    if let Some(parent) = path
+        .as_deref()
+        .and_then(|path| path.parent())
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("failed to create {}", parent.display()))?;
     }
     Ok(db::connect(url, 2).await?.0)
 }

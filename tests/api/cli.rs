@@ -90,3 +90,67 @@ fn export_schema_prints_the_committed_schema() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
 }
+
+/// Runs the gateway in `dir` with `args`, with DATABASE_URL unset so that only `args` name the
+/// database.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("partner-gateway runs")
+}
+
+#[test]
+fn migrate_status_rejects_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing/dir/x.db");
+    let url = format!("sqlite://{}?mode=rwc", missing.display());
+    let output = run_in(dir.path(), &["migrate", "status", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!("no database at {}", missing.display())),
+        "stderr: {stderr}"
+    );
+    assert!(!dir.path().join("missing").exists());
+}
+
+#[test]
+fn migrate_status_leaves_default_path_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(dir.path(), &["migrate", "status"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains("no database at data/partner-gateway.db"),
+        "stderr: {stderr}"
+    );
+    assert!(!dir.path().join("data").exists());
+}
+
+#[test]
+fn migrate_apply_creates_database_for_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new/x.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+
+    let apply = run_in(dir.path(), &["migrate", "apply", "--database-url", &url]);
+    assert!(
+        apply.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    assert!(path.exists());
+
+    let status = run_in(dir.path(), &["migrate", "status", "--database-url", &url]);
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(stdout.contains("applied"), "stdout: {stdout}");
+    assert!(!stdout.contains("pending"), "stdout: {stdout}");
+}
