@@ -375,6 +375,7 @@ enum MissingDatabase {
 }
 
 async fn open(url: &str, missing: MissingDatabase) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    crate::config::validate_database_url(url)?;
     let path = crate::config::sqlite_path(url);
     if missing == MissingDatabase::Reject {
         // An error from try_exists, such as a folder without read permission, is left to the

@@ -270,13 +270,7 @@ impl Settings {
 
     /// Checks every value that clap's types do not, naming the first invalid setting.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let url = &self.database.database_url;
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            bail!("invalid DATABASE_URL: expected sqlite://PATH or postgres://…, got a URL with another scheme");
-        }
+        validate_database_url(&self.database.database_url)?;
         positive("PGW_MAX_BODY_BYTES", self.limits.max_body_bytes as u64)?;
         positive(
             "PGW_MAX_DOCUMENT_BYTES",
@@ -392,6 +386,18 @@ impl Settings {
     pub fn dataloader_delay(&self) -> Duration {
         Duration::from_millis(self.database.dataloader_delay_ms)
     }
+}
+
+/// Checks that `url` names a database this gateway has a driver for. Every command that opens
+/// the database calls it first, so an unsupported scheme gets the same message everywhere.
+pub fn validate_database_url(url: &str) -> anyhow::Result<()> {
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        bail!("invalid DATABASE_URL: expected sqlite://PATH or postgres://…, got a URL with another scheme");
+    }
+    Ok(())
 }
 
 fn positive(name: &str, value: u64) -> anyhow::Result<()> {

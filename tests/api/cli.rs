@@ -154,3 +154,49 @@ fn migrate_apply_creates_database_for_status() {
     assert!(stdout.contains("applied"), "stdout: {stdout}");
     assert!(!stdout.contains("pending"), "stdout: {stdout}");
 }
+
+#[test]
+fn database_commands_reject_unsupported_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 5] = [
+        &["migrate", "status"],
+        &["migrate", "apply"],
+        &["token", "list"],
+        &["generate", "--matches", "1"],
+        &["recount-stats"],
+    ];
+    for command in commands {
+        let args = [command, &["--database-url", "mysql://x"]].concat();
+        let output = run_in(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("invalid DATABASE_URL: expected sqlite://PATH or postgres://"),
+            "{command:?}: {stderr}"
+        );
+        assert!(!stderr.contains("PostgreSQL"), "{command:?}: {stderr}");
+    }
+}
+
+#[test]
+fn connection_error_prints_each_cause_once() {
+    // A port that was free a moment ago, so the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://user:password@127.0.0.1:{port}/db");
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(dir.path(), &["migrate", "status", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains("failed to connect to PostgreSQL"),
+        "stderr: {stderr}"
+    );
+    let causes: Vec<&str> = stderr.trim().split(": ").collect();
+    for (i, cause) in causes.iter().enumerate().skip(1) {
+        assert_ne!(*cause, causes[i - 1], "stderr: {stderr}");
+    }
+}
