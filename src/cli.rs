@@ -240,6 +240,86 @@ impl clap::builder::ValueParserFactory for Role {
     }
 }
 
+/// Parses the process's arguments like [`Parser::parse`] and exits on an error. When clap
+/// rejects a value that came from an environment variable, the message also names the
+/// variable, because clap's message names only the flag. That message is printed without
+/// clap's colours.
+pub fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    Cli::try_parse_from(&args).unwrap_or_else(|error| {
+        let Some((flag, variable)) = rejected_variable(&error, &args) else {
+            error.exit()
+        };
+        let quoted = format!("'{flag}'");
+        let message = error.render().to_string().replacen(
+            &quoted,
+            &format!("{quoted} (set by {variable})"),
+            1,
+        );
+        eprint!("{message}");
+        std::process::exit(error.exit_code())
+    })
+}
+
+/// Returns the flag whose value `error` rejects and the environment variable that value came
+/// from, or `None` when the value was typed on the command line or the error is of another
+/// kind.
+fn rejected_variable(error: &clap::Error, args: &[std::ffi::OsString]) -> Option<(String, String)> {
+    use clap::{
+        error::{ContextKind, ContextValue, ErrorKind},
+        CommandFactory,
+    };
+
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::InvalidUtf8
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(flag)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+
+    // Several subcommands have a flag of the same name with different variables (`--seed`,
+    // `--listen`), so the search follows the subcommands named in the arguments. build()
+    // copies global flags into the subcommands.
+    let mut root = Cli::command();
+    root.build();
+    let mut command = &root;
+    for arg in args.iter().skip(1) {
+        if arg == "--" {
+            break;
+        }
+        if let Some(subcommand) = arg.to_str().and_then(|name| command.find_subcommand(name)) {
+            command = subcommand;
+        }
+    }
+    let arg = command
+        .get_arguments()
+        .find(|arg| arg.to_string() == *flag)?;
+
+    // A value typed on the command line wins over the environment, so clap reads the
+    // variable only when the flag is absent.
+    let typed = args.iter().skip(1).any(|given| {
+        let Some(given) = given.to_str() else {
+            return false;
+        };
+        let long = arg.get_long().is_some_and(|long| {
+            given == format!("--{long}") || given.starts_with(&format!("--{long}="))
+        });
+        let short = arg
+            .get_short()
+            .is_some_and(|short| given.starts_with(&format!("-{short}")));
+        long || short
+    });
+    if typed {
+        return None;
+    }
+    let variable = arg.get_env()?;
+    std::env::var_os(variable)?;
+    Some((flag.clone(), variable.to_string_lossy().into_owned()))
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

@@ -200,3 +200,64 @@ fn connection_error_prints_each_cause_once() {
         assert_ne!(*cause, causes[i - 1], "stderr: {stderr}");
     }
 }
+
+/// Runs the gateway with `args` and the environment variable `name` set to `value`.
+fn run_with_env(args: &[&str], name: &str, value: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(args)
+        .current_dir(dir.path())
+        .env(name, value)
+        .output()
+        .expect("partner-gateway runs")
+}
+
+#[test]
+fn invalid_env_value_names_variable() {
+    let cases = [
+        ("PGW_MAX_DEPTH", "abc", "--max-depth <MAX_DEPTH>"),
+        (
+            "PGW_TOKEN_CACHE_MS",
+            "-1",
+            "--token-cache-ms <TOKEN_CACHE_MS>",
+        ),
+        ("PGW_GRAPHIQL", "maybe", "--graphiql <GRAPHIQL>"),
+        ("PGW_LOG_FORMAT", "xml", "--log-format <LOG_FORMAT>"),
+    ];
+    for (name, value, flag) in cases {
+        let output = run_with_env(&["serve"], name, value);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "invalid value '{value}' for '{flag}' (set by {name})"
+            )),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn invalid_env_value_names_subcommand_variable() {
+    // `--seed` exists in several subcommands, each with its own variable.
+    let output = run_with_env(&["demo"], "PGW_DEMO_SEED", "x");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("(set by PGW_DEMO_SEED)"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn invalid_flag_value_keeps_clap_message() {
+    // The flag wins over the variable, so the message must not blame the variable.
+    let output = run_with_env(&["serve", "--max-depth", "abc"], "PGW_MAX_DEPTH", "abc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("invalid value 'abc' for '--max-depth <MAX_DEPTH>': invalid digit"),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("PGW_MAX_DEPTH"), "stderr: {stderr}");
+}
