@@ -307,6 +307,7 @@ impl Settings {
             self.ckb.ckb_connect_timeout_ms,
         )?;
         positive("PGW_LEAD_MAX_ATTEMPTS", self.ckb.lead_max_attempts.into())?;
+        positive("PGW_LEAD_BACKOFF_MS", self.ckb.lead_backoff_ms)?;
         positive("PGW_OUTBOX_POLL_MS", self.ckb.outbox_poll_ms)?;
         positive("PGW_OUTBOX_CONCURRENCY", self.ckb.outbox_concurrency as u64)?;
         if self.ckb.lead_lease_secs * 1000 <= self.ckb.ckb_timeout_ms {

@@ -261,3 +261,15 @@ fn invalid_flag_value_keeps_clap_message() {
     );
     assert!(!stderr.contains("PGW_MAX_DEPTH"), "stderr: {stderr}");
 }
+
+#[test]
+fn settings_reject_zero_backoff() {
+    let settings =
+        partner_gateway::config::Settings::try_from_args(["serve", "--lead-backoff-ms", "0"])
+            .expect("0 parses as a number");
+    let error = settings.validate().expect_err("0 ms is not a backoff");
+    assert_eq!(
+        error.to_string(),
+        "invalid PGW_LEAD_BACKOFF_MS: must be greater than 0"
+    );
+}
