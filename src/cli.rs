@@ -324,14 +324,14 @@ fn rejected_variable(error: &clap::Error, args: &[std::ffi::OsString]) -> Option
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(settings) => {
-            telemetry::init(settings.telemetry.log_format);
+            telemetry::init(settings.telemetry.log_format)?;
             let app = App::start(settings).await?;
             tracing::info!(graphiql = %format!("http://{}/graphiql", app.addr()), "partner-gateway ready");
             app.run_until_signal().await
         }
         Command::Demo(args) => demo::run(args).await,
         Command::Migrate(args) => {
-            telemetry::init(LogFormat::Text);
+            telemetry::init(LogFormat::Text)?;
             let missing = match args.action {
                 MigrateAction::Apply => MissingDatabase::Create,
                 MigrateAction::Status => MissingDatabase::Reject,
@@ -351,7 +351,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Generate(args) => {
-            telemetry::init(LogFormat::Text);
+            telemetry::init(LogFormat::Text)?;
             let db = open(&args.database.database_url, MissingDatabase::Create).await?;
             db::migrate(&db).await?;
             db::counters::set_utc_offset_hours(args.utc_offset_hours);
@@ -499,7 +499,7 @@ fn sign_stdin(api_key: &str) -> anyhow::Result<()> {
 
 async fn run_simulator(args: CkbSimArgs) -> anyhow::Result<()> {
     use ckb::simulator::{self, CkbVersion, ClockConfig, Faults, SimAccount, SimulatorConfig};
-    telemetry::init(LogFormat::Text);
+    telemetry::init(LogFormat::Text)?;
     let config = SimulatorConfig {
         plans: simulator::load_plans(&args.plans)?,
         version: if args.legacy {

@@ -273,3 +273,35 @@ fn settings_reject_zero_backoff() {
         "invalid PGW_LEAD_BACKOFF_MS: must be greater than 0"
     );
 }
+
+#[test]
+fn invalid_rust_log_stops_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let args = ["migrate", "apply", "--database-url", &url];
+
+    let output = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(args)
+        .env("RUST_LOG", "[[[")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains("invalid RUST_LOG \"[[[\""),
+        "stderr: {stderr}"
+    );
+    assert!(!path.exists());
+
+    let output = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(args)
+        .env("RUST_LOG", "warn,partner_gateway=debug")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
