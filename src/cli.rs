@@ -127,13 +127,13 @@ pub struct CkbSimArgs {
     #[arg(long, env = "CKB_SIM_LATENCY_MS", default_value_t = 0)]
     pub latency_ms: u64,
     /// Share of lead requests answered with an HTTP 500 page, 0 to 1.
-    #[arg(long, env = "CKB_SIM_ERROR_RATE", default_value_t = 0.0)]
+    #[arg(long, env = "CKB_SIM_ERROR_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub error_rate: f64,
     /// Share of lead requests left unanswered, 0 to 1.
-    #[arg(long, env = "CKB_SIM_TIMEOUT_RATE", default_value_t = 0.0)]
+    #[arg(long, env = "CKB_SIM_TIMEOUT_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub timeout_rate: f64,
     /// Share of lead requests whose connection is closed unanswered, 0 to 1.
-    #[arg(long, env = "CKB_SIM_DROP_RATE", default_value_t = 0.0)]
+    #[arg(long, env = "CKB_SIM_DROP_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub drop_rate: f64,
     /// Milliseconds between two steps of the lead status clock; 0 stops the clock.
     #[arg(long, env = "CKB_SIM_TICK_MS", default_value_t = 10_000)]
@@ -147,6 +147,17 @@ pub struct CkbSimArgs {
     /// Seed of the clock's outcomes and the fault draws.
     #[arg(long, env = "CKB_SIM_SEED", default_value_t = 1)]
     pub seed: u64,
+}
+
+/// Parses a share of requests, a number from 0 to 1.
+fn parse_share(value: &str) -> Result<f64, String> {
+    const EXPECTED: &str = "expected a number from 0 to 1";
+    let share: f64 = value.parse().map_err(|_| EXPECTED.to_owned())?;
+    // NaN is outside every range, so it is rejected here too.
+    if !(0.0..=1.0).contains(&share) {
+        return Err(EXPECTED.to_owned());
+    }
+    Ok(share)
 }
 
 #[derive(Args, Debug)]
@@ -500,6 +511,17 @@ fn sign_stdin(api_key: &str) -> anyhow::Result<()> {
 async fn run_simulator(args: CkbSimArgs) -> anyhow::Result<()> {
     use ckb::simulator::{self, CkbVersion, ClockConfig, Faults, SimAccount, SimulatorConfig};
     telemetry::init(LogFormat::Text)?;
+    // A lead request gets at most one fault, drawn from the rates stacked in the order error,
+    // timeout, drop, so beyond a sum of 1 the later rates would silently shrink. The tolerance
+    // allows rounding, as in 0.1 + 0.2 + 0.7.
+    let total_rate = args.error_rate + args.timeout_rate + args.drop_rate;
+    if total_rate > 1.0 + 1e-9 {
+        bail!(
+            "invalid fault rates: --error-rate, --timeout-rate and --drop-rate \
+             (CKB_SIM_ERROR_RATE, CKB_SIM_TIMEOUT_RATE, CKB_SIM_DROP_RATE) add up to {total_rate}, \
+             more than 1; lower them so that their sum is at most 1"
+        );
+    }
     let config = SimulatorConfig {
         plans: simulator::load_plans(&args.plans)?,
         version: if args.legacy {

@@ -305,3 +305,61 @@ fn invalid_rust_log_stops_command() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn ckb_sim_rejects_rate_outside_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("plans.json").display().to_string();
+    for flag in ["--error-rate", "--timeout-rate", "--drop-rate"] {
+        for value in ["5", "-0.1", "NaN", "half"] {
+            // The `=` form lets clap take "-0.1" as a value, not a flag.
+            let option = format!("{flag}={value}");
+            let output = run_in(dir.path(), &["ckb-sim", "--plans", &plans, &option]);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+            assert!(
+                stderr.contains(&format!("invalid value '{value}' for '{flag}")),
+                "{flag} {value}: {stderr}"
+            );
+            assert!(
+                stderr.contains("expected a number from 0 to 1"),
+                "{flag} {value}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ckb_sim_rate_from_env_names_variable() {
+    let output = run_with_env(
+        &["ckb-sim", "--plans", "plans.json"],
+        "CKB_SIM_ERROR_RATE",
+        "5",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("(set by CKB_SIM_ERROR_RATE): expected a number from 0 to 1"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn ckb_sim_rejects_rates_above_one_in_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("plans.json").display().to_string();
+    let args = [
+        "ckb-sim",
+        "--plans",
+        &plans,
+        "--error-rate",
+        "0.6",
+        "--timeout-rate",
+        "0.5",
+    ];
+    let output = run_in(dir.path(), &args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(stderr.contains("invalid fault rates"), "stderr: {stderr}");
+    assert!(stderr.contains("add up to 1.1"), "stderr: {stderr}");
+}
