@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
@@ -127,13 +127,13 @@ pub struct CkbSimArgs {
     #[arg(long, env = "CKB_SIM_LATENCY_MS", default_value_t = 0)]
     pub latency_ms: u64,
     /// Share of lead requests answered with an HTTP 500 page, 0 to 1.
-    #[arg(long, env = "CKB_SIM_ERROR_RATE", default_value_t = 0.0)]
+    #[arg(long, env = "CKB_SIM_ERROR_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub error_rate: f64,
     /// Share of lead requests left unanswered, 0 to 1.
-    #[arg(long, env = "CKB_SIM_TIMEOUT_RATE", default_value_t = 0.0)]
+    #[arg(long, env = "CKB_SIM_TIMEOUT_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub timeout_rate: f64,
     /// Share of lead requests whose connection is closed unanswered, 0 to 1.
-    #[arg(long, env = "CKB_SIM_DROP_RATE", default_value_t = 0.0)]
+    #[arg(long, env = "CKB_SIM_DROP_RATE", default_value_t = 0.0, value_parser = parse_share)]
     pub drop_rate: f64,
     /// Milliseconds between two steps of the lead status clock; 0 stops the clock.
     #[arg(long, env = "CKB_SIM_TICK_MS", default_value_t = 10_000)]
@@ -147,6 +147,17 @@ pub struct CkbSimArgs {
     /// Seed of the clock's outcomes and the fault draws.
     #[arg(long, env = "CKB_SIM_SEED", default_value_t = 1)]
     pub seed: u64,
+}
+
+/// Parses a share of requests, a number from 0 to 1.
+fn parse_share(value: &str) -> Result<f64, String> {
+    const EXPECTED: &str = "expected a number from 0 to 1";
+    let share: f64 = value.parse().map_err(|_| EXPECTED.to_owned())?;
+    // NaN is outside every range, so it is rejected here too.
+    if !(0.0..=1.0).contains(&share) {
+        return Err(EXPECTED.to_owned());
+    }
+    Ok(share)
 }
 
 #[derive(Args, Debug)]
@@ -240,19 +251,103 @@ impl clap::builder::ValueParserFactory for Role {
     }
 }
 
+/// Parses the process's arguments like [`Parser::parse`] and exits on an error. When clap
+/// rejects a value that came from an environment variable, the message also names the
+/// variable, because clap's message names only the flag. That message is printed without
+/// clap's colours.
+pub fn parse() -> Cli {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    Cli::try_parse_from(&args).unwrap_or_else(|error| {
+        let Some((flag, variable)) = rejected_variable(&error, &args) else {
+            error.exit()
+        };
+        let quoted = format!("'{flag}'");
+        let message = error.render().to_string().replacen(
+            &quoted,
+            &format!("{quoted} (set by {variable})"),
+            1,
+        );
+        eprint!("{message}");
+        std::process::exit(error.exit_code())
+    })
+}
+
+/// Returns the flag whose value `error` rejects and the environment variable that value came
+/// from, or `None` when the value was typed on the command line or the error is of another
+/// kind.
+fn rejected_variable(error: &clap::Error, args: &[std::ffi::OsString]) -> Option<(String, String)> {
+    use clap::{
+        error::{ContextKind, ContextValue, ErrorKind},
+        CommandFactory,
+    };
+
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::InvalidUtf8
+    ) {
+        return None;
+    }
+    let Some(ContextValue::String(flag)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+
+    // Several subcommands have a flag of the same name with different variables (`--seed`,
+    // `--listen`), so the search follows the subcommands named in the arguments. build()
+    // copies global flags into the subcommands.
+    let mut root = Cli::command();
+    root.build();
+    let mut command = &root;
+    for arg in args.iter().skip(1) {
+        if arg == "--" {
+            break;
+        }
+        if let Some(subcommand) = arg.to_str().and_then(|name| command.find_subcommand(name)) {
+            command = subcommand;
+        }
+    }
+    let arg = command
+        .get_arguments()
+        .find(|arg| arg.to_string() == *flag)?;
+
+    // A value typed on the command line wins over the environment, so clap reads the
+    // variable only when the flag is absent.
+    let typed = args.iter().skip(1).any(|given| {
+        let Some(given) = given.to_str() else {
+            return false;
+        };
+        let long = arg.get_long().is_some_and(|long| {
+            given == format!("--{long}") || given.starts_with(&format!("--{long}="))
+        });
+        let short = arg
+            .get_short()
+            .is_some_and(|short| given.starts_with(&format!("-{short}")));
+        long || short
+    });
+    if typed {
+        return None;
+    }
+    let variable = arg.get_env()?;
+    std::env::var_os(variable)?;
+    Some((flag.clone(), variable.to_string_lossy().into_owned()))
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(settings) => {
-            telemetry::init(settings.telemetry.log_format);
+            telemetry::init(settings.telemetry.log_format)?;
             let app = App::start(settings).await?;
             tracing::info!(graphiql = %format!("http://{}/graphiql", app.addr()), "partner-gateway ready");
             app.run_until_signal().await
         }
         Command::Demo(args) => demo::run(args).await,
         Command::Migrate(args) => {
-            telemetry::init(LogFormat::Text);
-            let db = open(&args.database.database_url).await?;
+            telemetry::init(LogFormat::Text)?;
+            let missing = match args.action {
+                MigrateAction::Apply => MissingDatabase::Create,
+                MigrateAction::Status => MissingDatabase::Reject,
+            };
+            let db = open(&args.database.database_url, missing).await?;
             match args.action {
                 MigrateAction::Apply => {
                     db::migrate(&db).await?;
@@ -267,8 +362,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Generate(args) => {
-            telemetry::init(LogFormat::Text);
-            let db = open(&args.database.database_url).await?;
+            telemetry::init(LogFormat::Text)?;
+            let db = open(&args.database.database_url, MissingDatabase::Create).await?;
             db::migrate(&db).await?;
             db::counters::set_utc_offset_hours(args.utc_offset_hours);
             let size = demo::DemoSize::scaled(args.matches);
@@ -291,7 +386,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RecountStats(args) => {
-            let db = open(&args.database.database_url).await?;
+            let db = open(&args.database.database_url, MissingDatabase::Create).await?;
             db::migrate(&db).await?;
             db::counters::set_utc_offset_hours(args.utc_offset_hours);
             db::counters::rebuild(&db)
@@ -309,7 +404,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(args) => {
-            let db = open(&args.database.database_url).await?;
+            let db = open(&args.database.database_url, MissingDatabase::Create).await?;
             db::migrate(&db).await?;
             match args.action {
                 TokenAction::Create { role, name } => {
@@ -361,12 +456,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn open(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    if let Some(path) = crate::config::sqlite_path(url) {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("failed to create {}", parent.display()))?;
+/// Handling of a missing SQLite database file by [`open`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MissingDatabase {
+    /// Create the file and its folders, as `serve` does.
+    Create,
+    /// Fail, for commands that only read and must leave no empty database behind.
+    Reject,
+}
+
+async fn open(url: &str, missing: MissingDatabase) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    crate::config::validate_database_url(url)?;
+    let path = crate::config::sqlite_path(url);
+    if missing == MissingDatabase::Reject {
+        // An error from try_exists, such as a folder without read permission, is left to the
+        // connection to report.
+        if let Some(path) = path.filter(|path| matches!(path.try_exists(), Ok(false))) {
+            bail!(
+                "no database at {}; `partner-gateway migrate apply` or `serve` creates it",
+                path.display()
+            );
         }
+        return Ok(db::connect_existing(url, 2).await?.0);
+    }
+    if let Some(parent) = path
+        .as_deref()
+        .and_then(|path| path.parent())
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("failed to create {}", parent.display()))?;
     }
     Ok(db::connect(url, 2).await?.0)
 }
@@ -391,7 +510,18 @@ fn sign_stdin(api_key: &str) -> anyhow::Result<()> {
 
 async fn run_simulator(args: CkbSimArgs) -> anyhow::Result<()> {
     use ckb::simulator::{self, CkbVersion, ClockConfig, Faults, SimAccount, SimulatorConfig};
-    telemetry::init(LogFormat::Text);
+    telemetry::init(LogFormat::Text)?;
+    // A lead request gets at most one fault, drawn from the rates stacked in the order error,
+    // timeout, drop, so beyond a sum of 1 the later rates would silently shrink. The tolerance
+    // allows rounding, as in 0.1 + 0.2 + 0.7.
+    let total_rate = args.error_rate + args.timeout_rate + args.drop_rate;
+    if total_rate > 1.0 + 1e-9 {
+        bail!(
+            "invalid fault rates: --error-rate, --timeout-rate and --drop-rate \
+             (CKB_SIM_ERROR_RATE, CKB_SIM_TIMEOUT_RATE, CKB_SIM_DROP_RATE) add up to {total_rate}, \
+             more than 1; lower them so that their sum is at most 1"
+        );
+    }
     let config = SimulatorConfig {
         plans: simulator::load_plans(&args.plans)?,
         version: if args.legacy {

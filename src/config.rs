@@ -270,13 +270,7 @@ impl Settings {
 
     /// Checks every value that clap's types do not, naming the first invalid setting.
     pub fn validate(&self) -> anyhow::Result<()> {
-        let url = &self.database.database_url;
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            bail!("invalid DATABASE_URL: expected sqlite://PATH or postgres://…, got a URL with another scheme");
-        }
+        validate_database_url(&self.database.database_url)?;
         positive("PGW_MAX_BODY_BYTES", self.limits.max_body_bytes as u64)?;
         positive(
             "PGW_MAX_DOCUMENT_BYTES",
@@ -313,6 +307,7 @@ impl Settings {
             self.ckb.ckb_connect_timeout_ms,
         )?;
         positive("PGW_LEAD_MAX_ATTEMPTS", self.ckb.lead_max_attempts.into())?;
+        positive("PGW_LEAD_BACKOFF_MS", self.ckb.lead_backoff_ms)?;
         positive("PGW_OUTBOX_POLL_MS", self.ckb.outbox_poll_ms)?;
         positive("PGW_OUTBOX_CONCURRENCY", self.ckb.outbox_concurrency as u64)?;
         if self.ckb.lead_lease_secs * 1000 <= self.ckb.ckb_timeout_ms {
@@ -392,6 +387,18 @@ impl Settings {
     pub fn dataloader_delay(&self) -> Duration {
         Duration::from_millis(self.database.dataloader_delay_ms)
     }
+}
+
+/// Checks that `url` names a database this gateway has a driver for. Every command that opens
+/// the database calls it first, so an unsupported scheme gets the same message everywhere.
+pub fn validate_database_url(url: &str) -> anyhow::Result<()> {
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        bail!("invalid DATABASE_URL: expected sqlite://PATH or postgres://…, got a URL with another scheme");
+    }
+    Ok(())
 }
 
 fn positive(name: &str, value: u64) -> anyhow::Result<()> {

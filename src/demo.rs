@@ -200,7 +200,7 @@ const ROLES: &[(&str, &[&str])] = &[
 /// Runs `partner-gateway demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut settings = args.settings;
-    telemetry::init(settings.telemetry.log_format);
+    telemetry::init(settings.telemetry.log_format)?;
     let path = args.demo_database;
     for suffix in ["", "-wal", "-shm"] {
         let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));

@@ -35,13 +35,31 @@ impl StatementCounter {
     }
 }
 
-/// Opens the database named by `url` and installs the statement counter.
+/// Opens the database named by `url` and installs the statement counter. A missing SQLite file
+/// is created.
 pub async fn connect(
     url: &str,
     max_connections: u32,
 ) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+    connect_with(url, max_connections, true).await
+}
+
+/// Opens the database named by `url` like [`connect`], but fails instead of creating a missing
+/// SQLite file, even when the URL sets `mode=rwc`.
+pub async fn connect_existing(
+    url: &str,
+    max_connections: u32,
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+    connect_with(url, max_connections, false).await
+}
+
+async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    create_if_missing: bool,
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
     let mut db = if url.starts_with("sqlite:") {
-        connect_sqlite(url, max_connections).await?
+        connect_sqlite(url, max_connections, create_if_missing).await?
     } else {
         let mut options = ConnectOptions::new(url.to_owned());
         options
@@ -67,10 +85,15 @@ const ROW_BUFFER_SIZE: usize = 512;
 
 /// SQLite gets write-ahead logging, so readers never wait for the writer, and a busy timeout,
 /// so that concurrent writers queue instead of failing with "database is locked".
-async fn connect_sqlite(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+async fn connect_sqlite(
+    url: &str,
+    max_connections: u32,
+    create_if_missing: bool,
+) -> anyhow::Result<DatabaseConnection> {
+    // The flag overrides the URL's `mode` parameter.
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| "invalid SQLite DATABASE_URL")?
-        .create_if_missing(true)
+        .create_if_missing(create_if_missing)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)

@@ -90,3 +90,276 @@ fn export_schema_prints_the_committed_schema() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
 }
+
+/// Runs the gateway in `dir` with `args`, with DATABASE_URL unset so that only `args` name the
+/// database.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("partner-gateway runs")
+}
+
+#[test]
+fn migrate_status_rejects_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing/dir/x.db");
+    let url = format!("sqlite://{}?mode=rwc", missing.display());
+    let output = run_in(dir.path(), &["migrate", "status", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!("no database at {}", missing.display())),
+        "stderr: {stderr}"
+    );
+    assert!(!dir.path().join("missing").exists());
+}
+
+#[test]
+fn migrate_status_leaves_default_path_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(dir.path(), &["migrate", "status"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains("no database at data/partner-gateway.db"),
+        "stderr: {stderr}"
+    );
+    assert!(!dir.path().join("data").exists());
+}
+
+#[test]
+fn migrate_apply_creates_database_for_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new/x.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+
+    let apply = run_in(dir.path(), &["migrate", "apply", "--database-url", &url]);
+    assert!(
+        apply.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    assert!(path.exists());
+
+    let status = run_in(dir.path(), &["migrate", "status", "--database-url", &url]);
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(stdout.contains("applied"), "stdout: {stdout}");
+    assert!(!stdout.contains("pending"), "stdout: {stdout}");
+}
+
+#[test]
+fn database_commands_reject_unsupported_scheme() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 5] = [
+        &["migrate", "status"],
+        &["migrate", "apply"],
+        &["token", "list"],
+        &["generate", "--matches", "1"],
+        &["recount-stats"],
+    ];
+    for command in commands {
+        let args = [command, &["--database-url", "mysql://x"]].concat();
+        let output = run_in(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("invalid DATABASE_URL: expected sqlite://PATH or postgres://"),
+            "{command:?}: {stderr}"
+        );
+        assert!(!stderr.contains("PostgreSQL"), "{command:?}: {stderr}");
+    }
+}
+
+#[test]
+fn connection_error_prints_each_cause_once() {
+    // A port that was free a moment ago, so the connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://user:password@127.0.0.1:{port}/db");
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(dir.path(), &["migrate", "status", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains("failed to connect to PostgreSQL"),
+        "stderr: {stderr}"
+    );
+    let causes: Vec<&str> = stderr.trim().split(": ").collect();
+    for (i, cause) in causes.iter().enumerate().skip(1) {
+        assert_ne!(*cause, causes[i - 1], "stderr: {stderr}");
+    }
+}
+
+/// Runs the gateway with `args` and the environment variable `name` set to `value`.
+fn run_with_env(args: &[&str], name: &str, value: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(args)
+        .current_dir(dir.path())
+        .env(name, value)
+        .output()
+        .expect("partner-gateway runs")
+}
+
+#[test]
+fn invalid_env_value_names_variable() {
+    let cases = [
+        ("PGW_MAX_DEPTH", "abc", "--max-depth <MAX_DEPTH>"),
+        (
+            "PGW_TOKEN_CACHE_MS",
+            "-1",
+            "--token-cache-ms <TOKEN_CACHE_MS>",
+        ),
+        ("PGW_GRAPHIQL", "maybe", "--graphiql <GRAPHIQL>"),
+        ("PGW_LOG_FORMAT", "xml", "--log-format <LOG_FORMAT>"),
+    ];
+    for (name, value, flag) in cases {
+        let output = run_with_env(&["serve"], name, value);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "invalid value '{value}' for '{flag}' (set by {name})"
+            )),
+            "{name}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn invalid_env_value_names_subcommand_variable() {
+    // `--seed` exists in several subcommands, each with its own variable.
+    let output = run_with_env(&["demo"], "PGW_DEMO_SEED", "x");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("(set by PGW_DEMO_SEED)"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn invalid_flag_value_keeps_clap_message() {
+    // The flag wins over the variable, so the message must not blame the variable.
+    let output = run_with_env(&["serve", "--max-depth", "abc"], "PGW_MAX_DEPTH", "abc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("invalid value 'abc' for '--max-depth <MAX_DEPTH>': invalid digit"),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains("PGW_MAX_DEPTH"), "stderr: {stderr}");
+}
+
+#[test]
+fn settings_reject_zero_backoff() {
+    let settings =
+        partner_gateway::config::Settings::try_from_args(["serve", "--lead-backoff-ms", "0"])
+            .expect("0 parses as a number");
+    let error = settings.validate().expect_err("0 ms is not a backoff");
+    assert_eq!(
+        error.to_string(),
+        "invalid PGW_LEAD_BACKOFF_MS: must be greater than 0"
+    );
+}
+
+#[test]
+fn invalid_rust_log_stops_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let args = ["migrate", "apply", "--database-url", &url];
+
+    let output = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(args)
+        .env("RUST_LOG", "[[[")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(
+        stderr.contains("invalid RUST_LOG \"[[[\""),
+        "stderr: {stderr}"
+    );
+    assert!(!path.exists());
+
+    let output = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .args(args)
+        .env("RUST_LOG", "warn,partner_gateway=debug")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn ckb_sim_rejects_rate_outside_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("plans.json").display().to_string();
+    for flag in ["--error-rate", "--timeout-rate", "--drop-rate"] {
+        for value in ["5", "-0.1", "NaN", "half"] {
+            // The `=` form lets clap take "-0.1" as a value, not a flag.
+            let option = format!("{flag}={value}");
+            let output = run_in(dir.path(), &["ckb-sim", "--plans", &plans, &option]);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+            assert!(
+                stderr.contains(&format!("invalid value '{value}' for '{flag}")),
+                "{flag} {value}: {stderr}"
+            );
+            assert!(
+                stderr.contains("expected a number from 0 to 1"),
+                "{flag} {value}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ckb_sim_rate_from_env_names_variable() {
+    let output = run_with_env(
+        &["ckb-sim", "--plans", "plans.json"],
+        "CKB_SIM_ERROR_RATE",
+        "5",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("(set by CKB_SIM_ERROR_RATE): expected a number from 0 to 1"),
+        "stderr: {stderr}"
+    );
+}
+
+#[test]
+fn ckb_sim_rejects_rates_above_one_in_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("plans.json").display().to_string();
+    let args = [
+        "ckb-sim",
+        "--plans",
+        &plans,
+        "--error-rate",
+        "0.6",
+        "--timeout-rate",
+        "0.5",
+    ];
+    let output = run_in(dir.path(), &args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "stderr: {stderr}");
+    assert!(stderr.contains("invalid fault rates"), "stderr: {stderr}");
+    assert!(stderr.contains("add up to 1.1"), "stderr: {stderr}");
+}
