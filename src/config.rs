@@ -138,8 +138,8 @@ pub struct LimitSettings {
     pub rate_writes_per_minute: u32,
 
     /// Lead submissions (submitLead, linkKaruo) one token may make per minute. Each field
-    /// counts, so an operation that aliases submitLead five times uses five; a field that
-    /// @skip or @include turns off still counts.
+    /// counts, so an operation that aliases submitLead five times uses five, and a field that
+    /// @skip or @include turns off does not count.
     #[arg(long, env = "PGW_RATE_LEADS_PER_MINUTE", default_value_t = 120)]
     pub rate_leads_per_minute: u32,
 }

@@ -6,8 +6,11 @@ use std::{
     sync::Mutex,
 };
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+use async_graphql::{
+    parser::types::{
+        Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    },
+    Positioned, Value,
 };
 
 /// What the handler needs to know about a document before running it.
@@ -18,7 +21,8 @@ pub struct DocumentSummary {
     pub operation: Option<OperationType>,
     /// Root fields of that operation, such as `submitLead`, in the order first selected, each
     /// with the number of times it is selected: an aliased field selected three times counts
-    /// three. Fields that fragments select at the root are included.
+    /// three. Fields that fragments select at the root are included, and fields that `@skip`
+    /// or `@include` turn off with the request's variables are not.
     pub root_fields: Vec<(String, u64)>,
     /// A fragment that a spread names but the document does not define. Validation rejects
     /// such a document, but only after walking every expansion of the spreads around it.
@@ -125,6 +129,40 @@ fn add_count(counts: &mut RootCounts, name: &str, times: u64) {
     }
 }
 
+/// The Boolean variables of a request, with the operation's defaults for those it leaves out.
+pub type Flags = HashMap<String, bool>;
+
+/// Returns whether `@skip` or `@include` turn a selection off. A condition that is neither a
+/// Boolean literal nor a known Boolean variable keeps the selection, and validation rejects it
+/// later.
+fn turned_off(directives: &[Positioned<Directive>], flags: &Flags) -> bool {
+    directives.iter().any(|directive| {
+        let condition = directive
+            .node
+            .get_argument("if")
+            .and_then(|value| {
+                value
+                    .node
+                    .clone()
+                    .into_const_with(|name| {
+                        flags
+                            .get(name.as_str())
+                            .map(|flag| Value::Boolean(*flag))
+                            .ok_or(())
+                    })
+                    .ok()
+            })
+            .and_then(|value| match value {
+                Value::Boolean(flag) => Some(flag),
+                _ => None,
+            });
+        matches!(
+            (directive.node.name.node.as_str(), condition),
+            ("skip", Some(true)) | ("include", Some(false))
+        )
+    })
+}
+
 /// Counts the fields of a root selection set, through inline fragments and fragment spreads.
 /// Each fragment is counted once and remembered in `memo`, so fragments that spread each other
 /// many times cost time in proportion to the document, not to its expansion. `visiting` lists
@@ -132,16 +170,25 @@ fn add_count(counts: &mut RootCounts, name: &str, times: u64) {
 fn root_counts<'a>(
     set: &'a SelectionSet,
     document: &'a ExecutableDocument,
+    flags: &Flags,
     memo: &mut HashMap<&'a str, RootCounts>,
     visiting: &mut Vec<&'a str>,
 ) -> RootCounts {
     let mut counts = RootCounts::new();
     for selection in &set.items {
+        if turned_off(selection.node.directives(), flags) {
+            continue;
+        }
         match &selection.node {
             Selection::Field(field) => add_count(&mut counts, field.node.name.node.as_str(), 1),
             Selection::InlineFragment(fragment) => {
-                let inner =
-                    root_counts(&fragment.node.selection_set.node, document, memo, visiting);
+                let inner = root_counts(
+                    &fragment.node.selection_set.node,
+                    document,
+                    flags,
+                    memo,
+                    visiting,
+                );
                 for (name, times) in inner {
                     add_count(&mut counts, &name, times);
                 }
@@ -159,8 +206,13 @@ fn root_counts<'a>(
                 };
                 if !memo.contains_key(name) {
                     visiting.push(name);
-                    let inner =
-                        root_counts(&fragment.node.selection_set.node, document, memo, visiting);
+                    let inner = root_counts(
+                        &fragment.node.selection_set.node,
+                        document,
+                        flags,
+                        memo,
+                        visiting,
+                    );
                     visiting.pop();
                     memo.insert(key.as_str(), inner);
                 }
@@ -189,8 +241,13 @@ fn unknown_spread<'a>(set: &'a SelectionSet, document: &ExecutableDocument) -> O
         })
 }
 
-/// Summarizes `document` for the operation named `operation_name`.
-pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) -> DocumentSummary {
+/// Summarizes `document` for the operation named `operation_name`, with the request's Boolean
+/// variables in `flags` for `@skip` and `@include`.
+pub fn summarize(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    flags: &Flags,
+) -> DocumentSummary {
     let mut summary = DocumentSummary::default();
     let chosen = match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(&operation.node),
@@ -222,9 +279,23 @@ pub fn summarize(document: &ExecutableDocument, operation_name: Option<&str>) ->
                 )
             })
             .collect();
+        let mut flags = flags.clone();
+        for definition in &operation.variable_definitions {
+            if let Some(Value::Boolean(value)) = definition
+                .node
+                .default_value
+                .as_ref()
+                .map(|value| &value.node)
+            {
+                flags
+                    .entry(definition.node.name.node.to_string())
+                    .or_insert(*value);
+            }
+        }
         summary.root_fields = root_counts(
             &operation.selection_set.node,
             document,
+            &flags,
             &mut HashMap::new(),
             &mut Vec::new(),
         );
@@ -331,7 +402,10 @@ mod tests {
         let parsed = parse_query(text).unwrap();
         cache.insert(text, &parsed);
         let cached = cache.get(text).expect("cached");
-        assert_eq!(summarize(&cached, None), summarize(&parsed, None));
+        assert_eq!(
+            summarize(&cached, None, &Flags::new()),
+            summarize(&parsed, None, &Flags::new())
+        );
     }
 
     #[test]
@@ -359,7 +433,7 @@ mod tests {
     #[test]
     fn counts_aliases_and_fields() {
         let document = parse_query("{ a: viewer { name } b: viewer { name role } }").unwrap();
-        let summary = summarize(&document, None);
+        let summary = summarize(&document, None, &Flags::new());
         assert_eq!(summary.aliases, 2);
         assert_eq!(summary.fields, 5);
         assert_eq!(summary.operation, Some(OperationType::Query));
@@ -371,10 +445,10 @@ mod tests {
             "query A { viewer { name } } mutation B { linkKaruo(memberId: 1) { lead { id } } }",
         )
         .unwrap();
-        let summary = summarize(&document, Some("B"));
+        let summary = summarize(&document, Some("B"), &Flags::new());
         assert_eq!(summary.operation, Some(OperationType::Mutation));
         assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 1)]);
-        assert_eq!(summarize(&document, None).operation, None);
+        assert_eq!(summarize(&document, None, &Flags::new()).operation, None);
     }
 
     #[test]
@@ -385,7 +459,33 @@ mod tests {
              fragment G on MutationRoot { ...F }",
         )
         .unwrap();
-        let summary = summarize(&document, None);
+        let summary = summarize(&document, None, &Flags::new());
+        assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 3)]);
+    }
+
+    #[test]
+    fn skips_root_fields_turned_off_by_directives() {
+        let document = parse_query(
+            "mutation($on: Boolean!, $off: Boolean = false) {
+               a: linkKaruo(memberId: 1) @include(if: $on) { id }
+               b: linkKaruo(memberId: 2) @skip(if: true) { id }
+               c: linkKaruo(memberId: 3) @include(if: $off) { id }
+               ...F @skip(if: $on)
+               ... @include(if: $on) { d: linkKaruo(memberId: 4) { id } }
+             }
+             fragment F on MutationRoot { e: linkKaruo(memberId: 5) { id } }",
+        )
+        .unwrap();
+        let on = Flags::from([("on".to_owned(), true)]);
+        let summary = summarize(&document, None, &on);
+        assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 2)]);
+
+        let off = Flags::from([("on".to_owned(), false)]);
+        let summary = summarize(&document, None, &off);
+        assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 1)]);
+
+        // A variable the request left out keeps its field counted.
+        let summary = summarize(&document, None, &Flags::new());
         assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 3)]);
     }
 
@@ -401,7 +501,7 @@ mod tests {
         }
         text.push_str(" fragment F40 on MutationRoot { linkKaruo(memberId: 1) { id } }");
         let document = parse_query(&text).unwrap();
-        let summary = summarize(&document, None);
+        let summary = summarize(&document, None, &Flags::new());
         assert_eq!(summary.root_fields, vec![("linkKaruo".to_owned(), 1 << 40)]);
     }
 
@@ -412,18 +512,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            summarize(&document, None).unknown_fragment.as_deref(),
+            summarize(&document, None, &Flags::new())
+                .unknown_fragment
+                .as_deref(),
             Some("Missing")
         );
         let defined = parse_query("{ ...A } fragment A on QueryRoot { viewer { name } }").unwrap();
-        assert_eq!(summarize(&defined, None).unknown_fragment, None);
+        assert_eq!(
+            summarize(&defined, None, &Flags::new()).unknown_fragment,
+            None
+        );
     }
 
     #[test]
     fn root_fields_of_unknown_operation_are_empty() {
         let document =
             parse_query("query A { viewer { name } } query B { viewer { name } }").unwrap();
-        let summary = summarize(&document, Some("C"));
+        let summary = summarize(&document, Some("C"), &Flags::new());
         assert_eq!(summary.operation, None);
         assert!(summary.root_fields.is_empty());
     }
@@ -434,9 +539,9 @@ mod tests {
             "{ viewer { name } ...F } fragment F on QueryRoot { __type(name: \"X\") { name } }",
         )
         .unwrap();
-        assert!(summarize(&document, None).introspection);
+        assert!(summarize(&document, None, &Flags::new()).introspection);
         let plain = parse_query("{ __typename viewer { name } }").unwrap();
-        assert!(!summarize(&plain, None).introspection);
+        assert!(!summarize(&plain, None, &Flags::new()).introspection);
     }
 
     #[test]
@@ -451,7 +556,7 @@ mod tests {
         }
         let parsed = parse_query(&document).unwrap();
         let started = std::time::Instant::now();
-        let summary = summarize(&parsed, None);
+        let summary = summarize(&parsed, None, &Flags::new());
         assert_eq!(summary.expanded_fields, 1 << 20);
         assert!(started.elapsed() < std::time::Duration::from_millis(100));
     }
@@ -459,12 +564,12 @@ mod tests {
     #[test]
     fn self_spreading_fragment_does_not_loop() {
         let parsed = parse_query("{ ...A } fragment A on Viewer { name ...A }").unwrap();
-        assert_eq!(summarize(&parsed, None).expanded_fields, 1);
+        assert_eq!(summarize(&parsed, None, &Flags::new()).expanded_fields, 1);
     }
 
     #[test]
     fn counts_fields_inside_fragments() {
         let document = parse_query("{ ...F } fragment F on Query { viewer { name } }").unwrap();
-        assert_eq!(summarize(&document, None).fields, 2);
+        assert_eq!(summarize(&document, None, &Flags::new()).fields, 2);
     }
 }

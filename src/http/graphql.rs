@@ -27,7 +27,7 @@ use axum::{
 use serde_json::{json, Map, Value};
 
 use super::{
-    document::{summarize, DocumentCache},
+    document::{summarize, DocumentCache, Flags},
     middleware::{RequestLog, RequestTrace},
     rate_limit::{OperationKind, RateLimiter},
 };
@@ -553,6 +553,15 @@ async fn execute(
     }
 
     let operation_name = request.operation_name.clone();
+    // The request's Boolean variables, for the @skip and @include of the lead fields.
+    let flags: Flags = request
+        .variables
+        .iter()
+        .filter_map(|(name, value)| match value {
+            GqlValue::Boolean(flag) => Some((name.to_string(), *flag)),
+            _ => None,
+        })
+        .collect();
     let uncached = match endpoint.documents.get(&request.query) {
         Some(document) => {
             request.set_parsed_query(document);
@@ -565,7 +574,7 @@ async fn execute(
             if let Some(text) = &uncached {
                 endpoint.documents.insert(text, document);
             }
-            summarize(document, operation_name.as_deref())
+            summarize(document, operation_name.as_deref(), &flags)
         }
         Err(error) => {
             let mut errors = vec![error];

@@ -255,6 +255,43 @@ async fn lead_budget_counts_each_aliased_lead() {
 }
 
 #[tokio::test]
+async fn lead_budget_ignores_skipped_leads() {
+    let app = TestApp::spawn_with(&["--rate-leads-per-minute", "5"]).await;
+    let fields: Vec<String> = (0..6)
+        .map(|n| {
+            let directive = if n % 2 == 0 { "@skip(if: $skip)" } else { "" };
+            format!("l{n}: submitLead(input: {{ phone: \"1391000000{n}\" }}) {directive} {{ alreadySubmitted }}")
+        })
+        .collect();
+    let query = format!("mutation($skip: Boolean!) {{ {} }}", fields.join(" "));
+    let (status, body) = app
+        .post(Some(&app.integrator), &query, json!({ "skip": true }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // No plan is configured, so each lead that ran fails with CONFLICT; the budget let the
+    // three that were not skipped run.
+    let ran: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| {
+            assert_eq!(error["extensions"]["code"], "CONFLICT", "{body}");
+            error["path"][0].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ran, vec!["l1", "l3", "l5"]);
+
+    // The same six fields with none skipped are over the budget of 5.
+    let (_, body) = app
+        .post(Some(&app.integrator), &query, json!({ "skip": false }))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn lead_budget_counts_leads_behind_spreads() {
     // Hundreds of spreads of a fragment chain before the lead fields must not hide them.
     let app = TestApp::spawn_with(&["--rate-leads-per-minute", "5"]).await;
