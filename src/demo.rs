@@ -198,10 +198,43 @@ const ROLES: &[(&str, &[&str])] = &[
 ];
 
 /// Runs `partner-gateway demo`.
+/// Takes an exclusive lock on `{path}.lock` for as long as the returned file is open, or fails
+/// when another demo holds it.
+fn lock_demo_database(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    if let Some(folder) = path
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("failed to create {}", folder.display()))?;
+    }
+    let lock_path = std::path::PathBuf::from(format!("{}.lock", path.display()));
+    let file = std::fs::File::create(&lock_path)
+        .with_context(|| format!("failed to create {}", lock_path.display()))?;
+    file.try_lock().map_err(|_| {
+        anyhow::anyhow!(
+            "another demo is running on {}; stop it first, or set PGW_DEMO_DATABASE to another file",
+            path.display()
+        )
+    })?;
+    Ok(file)
+}
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut settings = args.settings;
     telemetry::init(settings.telemetry.log_format)?;
     let path = args.demo_database;
+    // The port and the database are both taken before the old database is deleted, so that a
+    // second demo that cannot start leaves a running demo's data alone.
+    let listener = tokio::net::TcpListener::bind(settings.http.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "failed to listen on {}; set PGW_LISTEN to a free port",
+                settings.http.listen
+            )
+        })?;
+    let _demo_lock = lock_demo_database(&path)?;
     for suffix in ["", "-wal", "-shm"] {
         let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
         if file.exists() {
@@ -238,14 +271,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
 
-    let listener = tokio::net::TcpListener::bind(settings.http.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "failed to listen on {}; set PGW_LISTEN to a free port",
-                settings.http.listen
-            )
-        })?;
     let app = App::start_with(listener, state).await?;
     let base = format!("http://{}", app.addr());
     println!();

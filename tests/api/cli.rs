@@ -363,3 +363,55 @@ fn ckb_sim_rejects_rates_above_one_in_sum() {
     assert!(stderr.contains("invalid fault rates"), "stderr: {stderr}");
     assert!(stderr.contains("add up to 1.1"), "stderr: {stderr}");
 }
+
+#[test]
+fn second_demo_leaves_running_demo_data() {
+    use std::{
+        io::{BufRead, BufReader},
+        os::unix::fs::MetadataExt,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .env("PGW_LISTEN", &listen)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The demo prints its tokens once its data is in place.
+    let ready = BufReader::new(first.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("ADMIN token"));
+    assert!(ready, "the first demo did not start");
+    let database = dir.path().join("data/demo.db");
+    let inode = std::fs::metadata(&database).unwrap().ino();
+
+    // The same port, then another port on the same database: both fail, and the running
+    // demo keeps its database file.
+    for listen in [listen.clone(), "127.0.0.1:0".to_owned()] {
+        let second = Command::new(env!("CARGO_BIN_EXE_partner-gateway"))
+            .arg("demo")
+            .current_dir(dir.path())
+            .env("PGW_LISTEN", &listen)
+            .output()
+            .unwrap();
+        assert!(!second.status.success());
+        let stderr = String::from_utf8_lossy(&second.stderr);
+        assert!(
+            stderr.contains("PGW_LISTEN") || stderr.contains("another demo is running"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::metadata(&database).unwrap().ino(), inode);
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
