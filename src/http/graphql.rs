@@ -137,7 +137,7 @@ impl Refusal {
         Refusal {
             status,
             code,
-            message: message.into(),
+            message: cut_message(message.into()),
             headers: Vec::new(),
             retry_after: None,
         }
@@ -709,12 +709,27 @@ fn serialize<T: serde::Serialize>(value: &T) -> String {
     })
 }
 
+/// The longest error message sent, in characters. Messages quote parts of the request (a
+/// variable's value, a field or operation name, a header), which can be megabytes long.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Cuts `message` to [`MAX_MESSAGE_CHARS`], saying how long it was.
+fn cut_message(message: String) -> String {
+    let length = message.chars().count();
+    if length <= MAX_MESSAGE_CHARS {
+        return message;
+    }
+    let kept: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+    format!("{kept}… (message cut, {length} characters in all)")
+}
+
 /// Gives every error a code: errors raised before execution (parse, validation, variable
 /// coercion) get BAD_USER_INPUT, and INTERNAL errors carry the request id. Returns the codes.
 fn decorate_errors(errors: &mut [ServerError], request_id: &RequestId) -> Vec<String> {
     errors
         .iter_mut()
         .map(|error| {
+            error.message = cut_message(std::mem::take(&mut error.message));
             let extensions = error
                 .extensions
                 .get_or_insert_with(ErrorExtensionValues::default);

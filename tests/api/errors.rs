@@ -72,6 +72,30 @@ async fn huge_id_is_not_echoed_in_full() {
 }
 
 #[tokio::test]
+async fn huge_variable_value_is_not_echoed() {
+    let app = TestApp::spawn().await;
+    let (_, body) = app
+        .post(
+            Some(&app.admin),
+            "query($w: StatsWindow!) { findPartnerOverview(window: $w) { window } }",
+            json!({ "w": "Z".repeat(1_000_000) }),
+        )
+        .await;
+    let errors = body["errors"].as_array().expect("errors");
+    assert!(!errors.is_empty(), "{body}");
+    for error in errors {
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.chars().count() < 400,
+            "{} characters",
+            message.len()
+        );
+        assert!(message.contains("message cut"), "{message}");
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    }
+}
+
+#[tokio::test]
 async fn reversed_date_range_is_bad_input() {
     let app = TestApp::spawn().await;
     let (code, message) = app
