@@ -21,7 +21,14 @@ pub fn init(format: LogFormat) -> anyhow::Result<()> {
     let filter = filter_from_env()?;
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
-        LogFormat::Text => registry.with(fmt::layer().with_target(true)).try_init(),
+        // Colour codes only for a terminal: in a log file they are noise.
+        LogFormat::Text => registry
+            .with(
+                fmt::layer()
+                    .with_target(true)
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+            )
+            .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()

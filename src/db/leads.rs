@@ -482,6 +482,12 @@ pub async fn requeue(
             Expr::value(DeliveryStatus::Pending.to_value()),
         )
         .col_expr(ckb_lead::Column::Attempts, Expr::value(0))
+        // The old round's error (such as "gave up after 8 attempts") would contradict the new
+        // PENDING status; the next attempt writes its own.
+        .col_expr(
+            ckb_lead::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(ckb_lead::Column::NextAttemptAt, Expr::value(now))
         .col_expr(
             ckb_lead::Column::LeaseOwner,

@@ -139,6 +139,39 @@ async fn dropped_connection_is_named_in_last_error() {
 }
 
 #[tokio::test]
+async fn retried_lead_drops_its_old_error() {
+    let (app, ckb) = gateway_with_ckb(&["--lead-wait-ms", "200"]).await;
+    ckb.set_faults(Faults {
+        error_rate: 1.0,
+        ..Faults::default()
+    });
+    let receipt = submit(&app, &app.integrator, json!({ "phone": "13800000016" })).await;
+    let id = receipt["lead"]["id"].as_str().unwrap().to_owned();
+    let failed = eventually(10, || async {
+        lead(&app, &id).await["deliveryStatus"] == "FAILED"
+    })
+    .await;
+    assert!(failed);
+
+    // CKB now hangs, so the retry's first attempt is still running when retryLead answers.
+    ckb.set_faults(Faults {
+        timeout_rate: 1.0,
+        ..Faults::default()
+    });
+    let retried = app
+        .query(
+            &app.admin,
+            "mutation($id: ID!) { retryLead(id: $id) { lead { deliveryStatus attempts lastError } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let retried = &retried["retryLead"]["lead"];
+    assert_eq!(retried["deliveryStatus"], "PENDING", "{retried}");
+    assert_eq!(retried["attempts"], 0, "{retried}");
+    assert!(retried["lastError"].is_null(), "{retried}");
+}
+
+#[tokio::test]
 async fn server_errors_are_retried_until_failed_then_retry_lead_delivers() {
     let (app, ckb) = gateway_with_ckb(&[]).await;
     ckb.set_faults(Faults {
