@@ -386,7 +386,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RecountStats(args) => {
-            let db = open(&args.database.database_url, MissingDatabase::Create).await?;
+            let db = open(&args.database.database_url, MissingDatabase::Reject).await?;
             db::migrate(&db).await?;
             db::counters::set_utc_offset_hours(args.utc_offset_hours);
             db::counters::rebuild(&db)
@@ -404,7 +404,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(args) => {
-            let db = open(&args.database.database_url, MissingDatabase::Create).await?;
+            // Only `create` makes a new database: listing or revoking on a mistyped path
+            // should say so instead of creating an empty one.
+            let missing = match args.action {
+                TokenAction::Create { .. } => MissingDatabase::Create,
+                TokenAction::List | TokenAction::Revoke { .. } => MissingDatabase::Reject,
+            };
+            let db = open(&args.database.database_url, missing).await?;
             db::migrate(&db).await?;
             match args.action {
                 TokenAction::Create { role, name } => {

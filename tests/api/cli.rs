@@ -415,3 +415,23 @@ fn second_demo_leaves_running_demo_data() {
     first.kill().unwrap();
     first.wait().unwrap();
 }
+
+#[test]
+fn reading_commands_reject_missing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.db");
+    let url = format!("sqlite://{}?mode=rwc", missing.display());
+    for args in [
+        vec!["token", "list"],
+        vec!["token", "revoke", "--id", "1"],
+        vec!["recount-stats"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--database-url", &url]);
+        let output = run_in(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains("no database at"), "{args:?}: {stderr}");
+        assert!(!missing.exists(), "{args:?} created the database");
+    }
+}
