@@ -127,13 +127,13 @@ pub struct CkbSimArgs {
     #[arg(long, env = "CKB_SIM_LATENCY_MS", default_value_t = 0)]
     pub latency_ms: u64,
     /// Share of lead requests answered with an HTTP 500 page, 0 to 1.
-    #[arg(long, env = "CKB_SIM_ERROR_RATE", default_value_t = 0.0, value_parser = parse_share)]
+    #[arg(long, env = "CKB_SIM_ERROR_RATE", default_value_t = 0.0, value_parser = parse_share, allow_negative_numbers = true)]
     pub error_rate: f64,
     /// Share of lead requests left unanswered, 0 to 1.
-    #[arg(long, env = "CKB_SIM_TIMEOUT_RATE", default_value_t = 0.0, value_parser = parse_share)]
+    #[arg(long, env = "CKB_SIM_TIMEOUT_RATE", default_value_t = 0.0, value_parser = parse_share, allow_negative_numbers = true)]
     pub timeout_rate: f64,
     /// Share of lead requests whose connection is closed unanswered, 0 to 1.
-    #[arg(long, env = "CKB_SIM_DROP_RATE", default_value_t = 0.0, value_parser = parse_share)]
+    #[arg(long, env = "CKB_SIM_DROP_RATE", default_value_t = 0.0, value_parser = parse_share, allow_negative_numbers = true)]
     pub drop_rate: f64,
     /// Milliseconds between two steps of the lead status clock; 0 stops the clock.
     #[arg(long, env = "CKB_SIM_TICK_MS", default_value_t = 10_000)]

@@ -310,6 +310,68 @@ impl Settings {
         positive("PGW_LEAD_BACKOFF_MS", self.ckb.lead_backoff_ms)?;
         positive("PGW_OUTBOX_POLL_MS", self.ckb.outbox_poll_ms)?;
         positive("PGW_OUTBOX_CONCURRENCY", self.ckb.outbox_concurrency as u64)?;
+        // A day bounds every duration: more is a typo, and adding a larger one to a clock
+        // instant can overflow.
+        const DAY_SECS: u64 = 86_400;
+        const DAY_MS: u64 = DAY_SECS * 1000;
+        for (name, value, max, unit) in [
+            ("PGW_TOKEN_CACHE_MS", self.http.token_cache_ms, DAY_MS, "ms"),
+            (
+                "PGW_SHUTDOWN_TIMEOUT_SECS",
+                self.http.shutdown_timeout_secs,
+                DAY_SECS,
+                "s",
+            ),
+            (
+                "PGW_CKB_CONNECT_TIMEOUT_MS",
+                self.ckb.ckb_connect_timeout_ms,
+                DAY_MS,
+                "ms",
+            ),
+            ("PGW_CKB_TIMEOUT_MS", self.ckb.ckb_timeout_ms, DAY_MS, "ms"),
+            ("PGW_LEAD_WAIT_MS", self.ckb.lead_wait_ms, DAY_MS, "ms"),
+            (
+                "PGW_LEAD_BACKOFF_MS",
+                self.ckb.lead_backoff_ms,
+                DAY_MS,
+                "ms",
+            ),
+            (
+                "PGW_LEAD_BACKOFF_MAX_MS",
+                self.ckb.lead_backoff_max_ms,
+                DAY_MS,
+                "ms",
+            ),
+            (
+                "PGW_LEAD_LEASE_SECS",
+                self.ckb.lead_lease_secs,
+                DAY_SECS,
+                "s",
+            ),
+            ("PGW_OUTBOX_POLL_MS", self.ckb.outbox_poll_ms, DAY_MS, "ms"),
+            (
+                "PGW_LINK_KARUO_WINDOW_SECS",
+                self.ckb.link_karuo_window_secs,
+                365 * DAY_SECS,
+                "s",
+            ),
+            (
+                "PGW_CKB_STATS_TTL_SECS",
+                self.ckb.ckb_stats_ttl_secs,
+                DAY_SECS,
+                "s",
+            ),
+            (
+                "PGW_FRIEND_SYNC_SECS",
+                self.ckb.friend_sync_secs,
+                DAY_SECS,
+                "s",
+            ),
+        ] {
+            if value > max {
+                bail!("invalid {name}: {value} {unit} is more than the maximum of {max} {unit}");
+            }
+        }
         if self.ckb.lead_lease_secs * 1000 <= self.ckb.ckb_timeout_ms {
             bail!(
                 "invalid PGW_LEAD_LEASE_SECS: {} s must exceed the CKB call timeout PGW_CKB_TIMEOUT_MS ({} ms), or a slow call could be sent twice",

@@ -312,9 +312,7 @@ fn ckb_sim_rejects_rate_outside_range() {
     let plans = dir.path().join("plans.json").display().to_string();
     for flag in ["--error-rate", "--timeout-rate", "--drop-rate"] {
         for value in ["5", "-0.1", "NaN", "half"] {
-            // The `=` form lets clap take "-0.1" as a value, not a flag.
-            let option = format!("{flag}={value}");
-            let output = run_in(dir.path(), &["ckb-sim", "--plans", &plans, &option]);
+            let output = run_in(dir.path(), &["ckb-sim", "--plans", &plans, flag, value]);
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
             assert!(
@@ -433,5 +431,32 @@ fn reading_commands_reject_missing_database() {
         assert!(!output.status.success(), "{args:?}: {stderr}");
         assert!(stderr.contains("no database at"), "{args:?}: {stderr}");
         assert!(!missing.exists(), "{args:?} created the database");
+    }
+}
+
+#[test]
+fn settings_reject_durations_over_a_day() {
+    for (flag, value, name) in [
+        (
+            "--shutdown-timeout-secs",
+            "18446744073709551615",
+            "PGW_SHUTDOWN_TIMEOUT_SECS",
+        ),
+        (
+            "--lead-lease-secs",
+            "18446744073709552",
+            "PGW_LEAD_LEASE_SECS",
+        ),
+        ("--ckb-timeout-ms", "86400001", "PGW_CKB_TIMEOUT_MS"),
+    ] {
+        let settings = partner_gateway::config::Settings::try_from_args(["serve", flag, value])
+            .expect("the value parses as a number");
+        let error = settings.validate().expect_err("more than a day");
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("invalid {name}: {value} ")),
+            "{message}"
+        );
+        assert!(message.contains("more than the maximum"), "{message}");
     }
 }
