@@ -366,6 +366,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&args.database.database_url, MissingDatabase::Create).await?;
             db::migrate(&db).await?;
             db::counters::set_utc_offset_hours(args.utc_offset_hours);
+            // Generated rows take fixed ids, which clash with any rows already there.
+            use sea_orm::{EntityTrait, PaginatorTrait};
+            let members = db::entities::member::Entity::find()
+                .count(&db)
+                .await
+                .context("failed to read the members table")?;
+            if members > 0 {
+                bail!(
+                    "the database already has {members} members; generate fills an empty database only, so point --database-url at a new file"
+                );
+            }
             let size = demo::DemoSize::scaled(args.matches);
             let started = std::time::Instant::now();
             let options = demo::DemoOptions {

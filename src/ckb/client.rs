@@ -191,7 +191,11 @@ impl CkbClient {
             Err(error) => DeliveryOutcome::Transient {
                 code: None,
                 message: None,
-                reason: describe_transport_error(&error),
+                reason: if error.is_connect() {
+                    format!("could not connect to CKB at {}", plan.endpoint)
+                } else {
+                    describe_transport_error(&error)
+                },
             },
         };
         self.metrics

@@ -537,6 +537,11 @@ async fn execute(
     over_get: bool,
 ) -> Result<Outcome, Refusal> {
     let limits = &endpoint.state.settings.limits;
+    if params.query.trim().is_empty() {
+        return Ok(request_error(
+            "the request has no query; send a GraphQL document in `query`",
+        ));
+    }
     if params.query.len() > limits.max_document_bytes {
         return Ok(request_error(format!(
             "the document has {} bytes, more than the limit of {}; split it into smaller operations",

@@ -460,3 +460,18 @@ fn settings_reject_durations_over_a_day() {
         assert!(message.contains("more than the maximum"), "{message}");
     }
 }
+
+#[test]
+fn generate_refuses_a_database_with_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("g.db").display());
+    let generate = ["generate", "--matches", "100", "--database-url", &url];
+    assert!(run_in(dir.path(), &generate).status.success());
+    let again = run_in(dir.path(), &generate);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success());
+    assert!(
+        stderr.contains("generate fills an empty database only"),
+        "{stderr}"
+    );
+}

@@ -96,6 +96,20 @@ async fn huge_variable_value_is_not_echoed() {
 }
 
 #[tokio::test]
+async fn empty_query_says_what_to_send() {
+    let app = TestApp::spawn().await;
+    let (_, body) = app.post(Some(&app.admin), "  ", json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("send a GraphQL document in `query`"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn reversed_date_range_is_bad_input() {
     let app = TestApp::spawn().await;
     let (code, message) = app

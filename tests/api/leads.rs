@@ -139,6 +139,20 @@ async fn dropped_connection_is_named_in_last_error() {
 }
 
 #[tokio::test]
+async fn unreachable_ckb_is_named_with_its_address() {
+    let (app, ckb) = gateway_with_ckb(&[]).await;
+    let address = ckb.base_url();
+    // A stopped CKB refuses the connection.
+    ckb.shutdown().await;
+    let receipt = submit(&app, &app.integrator, json!({ "phone": "13800000017" })).await;
+    assert_eq!(receipt["lead"]["deliveryStatus"], "PENDING");
+    assert_eq!(
+        receipt["lead"]["lastError"],
+        format!("could not connect to CKB at {address}")
+    );
+}
+
+#[tokio::test]
 async fn retried_lead_drops_its_old_error() {
     let (app, ckb) = gateway_with_ckb(&["--lead-wait-ms", "200"]).await;
     ckb.set_faults(Faults {
