@@ -415,8 +415,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(args) => {
-            // Only `create` makes a new database: listing or revoking on a mistyped path
-            // should say so instead of creating an empty one.
+            // Only `create` makes a new database, so that listing or revoking on a mistyped path
+            // reports the missing file instead of creating an empty one.
             let missing = match args.action {
                 TokenAction::Create { .. } => MissingDatabase::Create,
                 TokenAction::List | TokenAction::Revoke { .. } => MissingDatabase::Reject,

@@ -714,7 +714,7 @@ fn serialize<T: serde::Serialize>(value: &T) -> String {
     })
 }
 
-/// The longest error message sent, in characters. Messages quote parts of the request (a
+/// The maximum length of an error message sent, in characters. Messages quote parts of the request (a
 /// variable's value, a field or operation name, a header), which can be megabytes long.
 const MAX_MESSAGE_CHARS: usize = 300;
 
@@ -724,8 +724,8 @@ fn cut_message(message: String) -> String {
     if length <= MAX_MESSAGE_CHARS {
         return message;
     }
-    let kept: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
-    format!("{kept}… (message cut, {length} characters in all)")
+    let start: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+    format!("{start}… (message cut, {length} characters in all)")
 }
 
 /// Gives every error a code: errors raised before execution (parse, validation, variable

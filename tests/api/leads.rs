@@ -167,7 +167,7 @@ async fn retried_lead_drops_its_old_error() {
     .await;
     assert!(failed);
 
-    // CKB now hangs, so the retry's first attempt is still running when retryLead answers.
+    // CKB now hangs, so the retry's first attempt is still running when retryLead returns.
     ckb.set_faults(Faults {
         timeout_rate: 1.0,
         ..Faults::default()
