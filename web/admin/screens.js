@@ -151,7 +151,7 @@
                 { type: 'button', class: 'card', 'data-tab': tab.key, onclick: function () { ctx.navigate(TAB_SCREENS[tab.key]); } },
                 h('span', { class: 'card-label' }, tab.labelZh),
                 h('span', { class: 'card-value' }, dom.metric('tab.' + tab.key, tab.count)),
-                h('small', null, tab.windowed ? dom.label('StatsWindow', o.window) + '内新增' : '全部（配置项，不按窗口）')
+                h('small', null, tab.windowed ? (o.window === 'ALL' ? '累计' : dom.label('StatsWindow', o.window) + '内新增') : '全部（配置项，不按窗口）')
               );
             })
           ),
