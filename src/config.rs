@@ -401,7 +401,11 @@ impl Settings {
             self.ckb.friend_sync_max_pages.max(0) as u64,
         )?;
         if self.ckb.lead_backoff_max_ms < self.ckb.lead_backoff_ms {
-            bail!("invalid PGW_LEAD_BACKOFF_MAX_MS: must be at least PGW_LEAD_BACKOFF_MS");
+            bail!(
+                "invalid PGW_LEAD_BACKOFF_MAX_MS: {} ms is less than PGW_LEAD_BACKOFF_MS ({} ms); raise it or lower the first backoff",
+                self.ckb.lead_backoff_max_ms,
+                self.ckb.lead_backoff_ms
+            );
         }
         if !(-12..=14).contains(&self.telemetry.utc_offset_hours) {
             bail!(

@@ -475,3 +475,20 @@ fn generate_refuses_a_database_with_data() {
         "{stderr}"
     );
 }
+
+#[test]
+fn backoff_maximum_error_shows_both_values() {
+    let settings = partner_gateway::config::Settings::try_from_args([
+        "serve",
+        "--lead-backoff-ms",
+        "500",
+        "--lead-backoff-max-ms",
+        "100",
+    ])
+    .unwrap();
+    let message = settings.validate().unwrap_err().to_string();
+    assert!(
+        message.contains("100 ms is less than PGW_LEAD_BACKOFF_MS (500 ms)"),
+        "{message}"
+    );
+}
