@@ -179,7 +179,7 @@ struct CounterRow {
 /// start onto a folded day.
 pub const FOLD_AFTER_DAYS: i64 = 40;
 
-/// The day that contains the folded counters, 1970-01-01. [`sums`] for ALL starts at it, and
+/// Returns the day that contains the folded counters, 1970-01-01. [`sums`] for ALL starts at it, and
 /// every dated window starts after it.
 pub fn folded_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")

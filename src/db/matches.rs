@@ -192,8 +192,8 @@ pub async fn record(
     let recent_since = (pool.exclude_matched_within_days > 0)
         .then(|| now - Duration::days(pool.exclude_matched_within_days.into()));
     if recent_since.is_some() {
-        // Every match takes this lock after locking its requester's row and locks no other
-        // member's row, so the two locks cannot deadlock.
+        // Every match takes this lock after updating its requester's row. Other members' rows
+        // get only the key-share locks of foreign keys, which that update does not block.
         super::lock_match_recording(&txn).await?;
     }
     let candidates = pools::candidates(&pool, requester_id, recent_since);

@@ -154,7 +154,7 @@ async fn connection_cost_counts_page_size() {
 }
 
 #[tokio::test]
-async fn several_operations_without_a_name_say_what_to_send() {
+async fn unnamed_operations_need_operation_name() {
     let app = TestApp::spawn().await;
     let query = "query A { viewer { name } } query B { viewer { role } }";
     let (status, body) = post_raw(&app, &app.admin, json!({ "query": query })).await;

@@ -60,7 +60,7 @@ async fn run_overview_in_graphiql(browser: &Browser, gateway: &Gateway) {
         "no editor holds the empty Authorization header: {texts:?}"
     );
 
-    // Before a token is filled in, the result pane says what to do.
+    // Before a token is filled in, the result pane shows what to do.
     browser
         .wait_until(
             "the token hint in the result pane",

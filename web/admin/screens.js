@@ -146,12 +146,18 @@
             'div',
             { class: 'cards' },
             o.tabs.map(function (tab) {
+              var scope = '全部（配置项，不按窗口）';
+              if (tab.windowed && o.window === 'ALL') {
+                scope = '累计';
+              } else if (tab.windowed) {
+                scope = dom.label('StatsWindow', o.window) + '内新增';
+              }
               return h(
                 'button',
                 { type: 'button', class: 'card', 'data-tab': tab.key, onclick: function () { ctx.navigate(TAB_SCREENS[tab.key]); } },
                 h('span', { class: 'card-label' }, tab.labelZh),
                 h('span', { class: 'card-value' }, dom.metric('tab.' + tab.key, tab.count)),
-                h('small', null, tab.windowed ? (o.window === 'ALL' ? '累计' : dom.label('StatsWindow', o.window) + '内新增') : '全部（配置项，不按窗口）')
+                h('small', null, scope)
               );
             })
           ),

@@ -7,8 +7,8 @@
   var config = JSON.parse(document.getElementById('graphiql-config').textContent);
   var send = GraphiQL.createFetcher({ url: config.endpoint });
 
-  // Until a token is filled in, requests (the schema request GraphiQL makes on opening among
-  // them) are answered here with what to do, instead of the gateway's UNAUTHENTICATED error.
+  // Until a token is filled in, this fetcher handles every request itself, the schema request
+  // GraphiQL makes on opening included, and returns what to do instead of UNAUTHENTICATED.
   function fetcher(params, options) {
     var headers = (options && options.headers) || {};
     var authorization = String(headers.Authorization || headers.authorization || '').trim();
